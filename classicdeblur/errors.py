@@ -1,0 +1,49 @@
+"""Exception types raised by classicdeblur.
+
+Every error a user can cause by giving bad input derives from
+:class:`ClassicDeblurError` (itself a :class:`ValueError`), so the CLI can turn
+it into one line on stderr and exit code 2, and API users can catch one type.
+"""
+
+__all__ = [
+    "ClassicDeblurError",
+    "ImageReadError",
+    "UnsupportedFormatError",
+    "InvalidImageError",
+    "ImageTooLargeError",
+    "InvalidKernelError",
+    "OutputExistsError",
+    "DeviceUnavailableError",
+]
+
+
+class ClassicDeblurError(ValueError):
+    """Base class of all input errors of classicdeblur."""
+
+
+class ImageReadError(ClassicDeblurError):
+    """A file is missing, empty, truncated or cannot be decoded as an image."""
+
+
+class UnsupportedFormatError(ClassicDeblurError):
+    """The file extension or pixel layout is not one classicdeblur reads or writes."""
+
+
+class InvalidImageError(ClassicDeblurError):
+    """An image array has a bad shape, dtype or non-finite values, or is smaller than the kernel."""
+
+
+class ImageTooLargeError(InvalidImageError):
+    """An image has more pixels than the configured limit."""
+
+
+class InvalidKernelError(ClassicDeblurError):
+    """A blur kernel is even-sized, negative, all zero, non-finite or too large."""
+
+
+class OutputExistsError(ClassicDeblurError):
+    """Writing would overwrite an input or an existing file without permission."""
+
+
+class DeviceUnavailableError(ClassicDeblurError):
+    """``device="gpu"`` was asked for but no working CUDA device / CuPy is present."""

@@ -1,0 +1,1 @@
+"""Solvers: conjugate gradients and the non-blind deconvolution methods."""
