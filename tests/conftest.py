@@ -35,7 +35,7 @@ def face():
     from skimage.color import rgb2gray
     from skimage.transform import resize
 
-    img = rgb2gray(data.astronaut())[30:230, 140:340]
+    img = rgb2gray(data.astronaut())[20:220, 130:330]
     return resize(img, (96, 96), anti_aliasing=True)
 
 
@@ -45,4 +45,4 @@ def face_rgb():
     from skimage import data
     from skimage.transform import resize
 
-    return resize(data.astronaut()[30:230, 140:340] / 255.0, (64, 64, 3), anti_aliasing=True)
+    return resize(data.astronaut()[20:220, 130:330] / 255.0, (64, 64, 3), anti_aliasing=True)
