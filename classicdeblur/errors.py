@@ -14,6 +14,7 @@ __all__ = [
     "InvalidKernelError",
     "OutputExistsError",
     "DeviceUnavailableError",
+    "InvalidParameterError",
 ]
 
 
@@ -47,3 +48,7 @@ class OutputExistsError(ClassicDeblurError):
 
 class DeviceUnavailableError(ClassicDeblurError):
     """``device="gpu"`` was asked for but no working CUDA device / CuPy is present."""
+
+
+class InvalidParameterError(ClassicDeblurError, TypeError):
+    """A method was given a parameter it does not have."""

@@ -1,0 +1,218 @@
+"""Public entry points: :func:`deconvolve` (kernel known), :func:`deblur` (blind), :func:`methods`."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import backend
+from ._validation import check_image, check_image_kernel, check_kernel
+from .errors import InvalidKernelError, InvalidParameterError
+
+__all__ = ["MethodInfo", "DeblurResult", "methods", "deconvolve", "deblur", "resolve_kernel"]
+
+
+@dataclass(frozen=True)
+class MethodInfo:
+    """One registered method: its ``name``, ``kind`` (``"blind"`` or ``"non-blind"``) and ``description``."""
+
+    name: str
+    kind: str
+    description: str
+
+
+@dataclass
+class DeblurResult:
+    """Result of a blind run.
+
+    Attributes
+    ----------
+    image : ndarray
+        Restored image, same shape as the input, float in [0, 1].
+    kernel : ndarray
+        Estimated blur kernel (odd-sized, sums to 1).
+    info : dict
+        ``method``, ``device``, ``params``, ``seconds`` and whatever the method
+        reports (iterations, objective history, per-stage timings).
+    """
+
+    image: np.ndarray
+    kernel: np.ndarray
+    info: dict = field(default_factory=dict)
+
+
+def _nonblind():
+    from .solvers.nonblind import NONBLIND
+
+    return NONBLIND
+
+
+def _blind():
+    from .methods import registry
+
+    return registry()
+
+
+def methods(kind: str | None = None) -> list[MethodInfo]:
+    """Every registered method with its kind and a one-line description.
+
+    Parameters
+    ----------
+    kind : {None, "blind", "non-blind"}
+        Restrict the list to one kind.
+
+    Examples
+    --------
+    >>> any(m.name == "hyper_laplacian" and m.kind == "non-blind" for m in methods())
+    True
+    """
+    if kind not in (None, "blind", "non-blind"):
+        raise ValueError(f"unknown kind {kind!r}; choose from: blind, non-blind")
+    out = []
+    for k, reg in (("non-blind", _nonblind()), ("blind", _blind())):
+        if kind in (None, k):
+            out += [MethodInfo(n, k, reg.meta(n).get("description", "")) for n in reg.names()]
+    return out
+
+
+def resolve_kernel(spec, *, rng=None):
+    """Turn a kernel given as an array, a file path or a name/recipe into a valid kernel.
+
+    Parameters
+    ----------
+    spec : ndarray, str or path
+        An array; a file (``.npy``, ``.png``, ``.txt``, ``.mat``...); a bank
+        name such as ``"levin:3"``; or a generator recipe such as
+        ``"motion:length=15,angle=30"``.
+
+    Examples
+    --------
+    >>> resolve_kernel("levin:1").shape
+    (19, 19)
+    """
+    if isinstance(spec, (str, Path)):
+        path = Path(spec)
+        if path.suffix and path.exists():
+            from .io import read_kernel
+
+            return read_kernel(path)
+        if isinstance(spec, str) and ":" in spec:
+            from .psf.bank import kernel_from_spec
+
+            return check_kernel(kernel_from_spec(spec, rng=rng))
+        raise InvalidKernelError(
+            f"kernel {str(spec)!r} is neither an existing file nor a name like 'levin:3' "
+            "or 'motion:length=15,angle=30'"
+        )
+    return check_kernel(spec)
+
+
+def _check_params(fn, name, params, reserved=()):
+    """Reject parameters that ``fn`` does not take, naming the ones it does."""
+    import inspect
+
+    sig = inspect.signature(fn)
+    if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
+        return
+    valid = [p.name for p in list(sig.parameters.values()) if p.kind is p.KEYWORD_ONLY and p.name not in reserved]
+    bad = sorted(set(params) - set(valid))
+    if bad:
+        raise InvalidParameterError(
+            f"method {name!r} has no parameter {', '.join(map(repr, bad))}; valid: {', '.join(valid) or '(none)'}"
+        )
+
+
+def _on_device(image, device):
+    dev = "gpu" if backend.is_cupy(image) and device == "auto" else backend.resolve_device(device)
+    xp = backend.namespace_for(dev)
+    return dev, xp, backend.asarray_on(xp, image)
+
+
+def _back(result, like):
+    return result if backend.is_cupy(like) else backend.to_numpy(result)
+
+
+def deconvolve(image, kernel, method="hyper_laplacian", *, device="auto", **params):
+    """Non-blind deconvolution: restore ``image`` blurred by a known ``kernel``.
+
+    Parameters
+    ----------
+    image : ndarray of shape (M, N) or (M, N, C)
+        Float in [0, 1] (integers are rescaled).
+    kernel : ndarray, str or path
+        See :func:`resolve_kernel`.
+    method : str
+        A non-blind method from :func:`methods`; unknown names list the valid ones.
+    device : {"auto", "cpu", "gpu"}
+        ``auto`` uses the GPU when CuPy works. The result comes back on the
+        input's device (NumPy in, NumPy out).
+    **params
+        Parameters of the method (see its docstring).
+
+    Returns
+    -------
+    ndarray
+        The restored image, clipped to [0, 1].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from classicdeblur.operators import convolve
+    >>> x = np.random.default_rng(0).random((32, 32))
+    >>> k = np.ones((3, 3)) / 9
+    >>> out = deconvolve(convolve(x, k), k, method="wiener")
+    >>> out.shape
+    (32, 32)
+    """
+    fn = _nonblind().get(method)
+    _check_params(fn, method, params)
+    image, kernel = check_image_kernel(image, resolve_kernel(kernel))
+    _, xp, x = _on_device(image, device)
+    out = fn(x, backend.asarray_on(xp, kernel), **params)
+    return _back(out, image)
+
+
+def deblur(image, method, *, kernel_size=None, device="auto", rng=None, **params) -> DeblurResult:
+    """Blind deblurring: estimate the kernel and the sharp image together.
+
+    Parameters
+    ----------
+    image : ndarray of shape (M, N) or (M, N, C)
+    method : str
+        A blind method from :func:`methods`; unknown names list the valid ones.
+    kernel_size : int, optional
+        Odd upper bound on the kernel size (each method has its default).
+    device : {"auto", "cpu", "gpu"}
+    rng : int or numpy.random.Generator, optional
+        Seed for any random choice, so runs reproduce.
+    **params
+        Parameters of the method.
+
+    Returns
+    -------
+    DeblurResult
+
+    Raises
+    ------
+    ValueError
+        Unknown method, or a kernel size that is even or larger than the image.
+    """
+    fn = _blind().get(method)
+    _check_params(fn, method, params, reserved=("kernel_size", "rng"))
+    image = check_image(image)
+    if kernel_size is not None:
+        if int(kernel_size) % 2 == 0 or int(kernel_size) < 3:
+            raise InvalidKernelError(f"kernel_size must be odd and at least 3; got {kernel_size}")
+        if kernel_size > min(image.shape[:2]):
+            raise InvalidKernelError(
+                f"kernel_size {kernel_size} is larger than the image ({image.shape[1]}x{image.shape[0]})"
+            )
+    dev, xp, x = _on_device(image, device)
+    t0 = time.perf_counter()
+    out, kernel, info = fn(x, kernel_size=kernel_size, rng=np.random.default_rng(rng), **params)
+    info = {"method": method, "device": dev, "params": dict(params), **info}
+    info["seconds"] = time.perf_counter() - t0
+    return DeblurResult(_back(out, image), backend.to_numpy(kernel), info)

@@ -1,0 +1,294 @@
+"""Command-line interface: a thin shell over the public API.
+
+``classicdeblur run|methods|blur|synth|eval|kernels``. Bad input gives one line on
+stderr and exit code 2; the solvers never call :func:`sys.exit`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import ClassicDeblurError, OutputExistsError
+
+__all__ = ["build_parser", "main"]
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors in one line with exit code 2."""
+
+    def error(self, message):
+        raise _UsageError(f"{self.prog}: {message}")
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _param(text):
+    """``KEY=VALUE`` with VALUE read as a Python literal when it is one."""
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    key, value = text.split("=", 1)
+    try:
+        value = ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        pass
+    return key.strip().replace("-", "_"), value
+
+
+def _common_output(group):
+    group.add_argument("-o", "--output", type=Path, help="output file (default: INPUT stem + suffix)")
+    group.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    group.add_argument("--bit-depth", type=int, choices=(8, 16), default=None,
+                       help="output bit depth (default: that of the input)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``classicdeblur`` command."""
+    p = _Parser(prog="classicdeblur", description="Classical, model-based deblurring of face images.")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+
+    r = sub.add_parser("run", help="deblur an image (blind, or non-blind with --kernel)", formatter_class=fmt)
+    g = r.add_argument_group("input")
+    g.add_argument("input", type=Path, help="blurred image (PNG, JPEG, TIFF, PGM/PPM, BMP)")
+    g.add_argument("--max-pixels", type=int, default=None, help="refuse larger images")
+    g = r.add_argument_group("algorithm")
+    g.add_argument("-m", "--method", default=None,
+                   help="method name (see 'classicdeblur methods'); default hyper_laplacian with --kernel")
+    g.add_argument("-k", "--kernel", default=None,
+                   help="known kernel for non-blind methods: a file, a bank name like levin:3, "
+                        "or a recipe like motion:length=15,angle=30")
+    g.add_argument("--kernel-size", type=int, default=None, help="odd kernel size bound for blind methods")
+    g.add_argument("-p", "--param", type=_param, action="append", default=[], metavar="KEY=VALUE",
+                   help="method parameter, repeatable (e.g. -p lam=2000 -p alpha=0.5)")
+    g.add_argument("--seed", type=int, default=0, help="random seed of blind methods")
+    g = r.add_argument_group("backend")
+    g.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto", help="where to compute")
+    g = r.add_argument_group("output")
+    _common_output(g)
+    g.add_argument("--save-kernel", type=Path, default=None, help="write the (estimated) kernel here")
+
+    m = sub.add_parser("methods", help="list the registered methods", formatter_class=fmt)
+    m.add_argument("--kind", choices=("blind", "non-blind"), default=None)
+    m.add_argument("--json", action="store_true", help="print JSON")
+
+    b = sub.add_parser("blur", help="blur an image with a named or generated kernel plus noise", formatter_class=fmt)
+    b.add_argument("input", type=Path)
+    b.add_argument("-k", "--kernel", required=True,
+                   help="levin:N, lai:N, a kernel file or a recipe like motion:length=15,angle=30")
+    b.add_argument("--noise", choices=("gaussian", "poisson", "none"), default="gaussian")
+    b.add_argument("--sigma", type=float, default=0.01, help="Gaussian noise standard deviation")
+    b.add_argument("--peak", type=float, default=255.0, help="Poisson peak photon count")
+    b.add_argument("--no-quantize", action="store_true", help="skip 8-bit quantisation")
+    b.add_argument("--seed", type=int, default=0)
+    _common_output(b)
+    b.add_argument("--save-kernel", type=Path, default=None)
+
+    s = sub.add_parser("synth", help="make a paired blurred/sharp dataset from a folder of sharp faces",
+                       formatter_class=fmt)
+    s.add_argument("source", type=Path, help="folder of sharp images")
+    s.add_argument("-o", "--output", type=Path, required=True, help="output folder")
+    s.add_argument("--recipe", default="shen2018", help="dataset recipe (survey Table 2)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--limit", type=int, default=None, help="use at most this many images")
+    s.add_argument("--overwrite", action="store_true", help="allow a non-empty output folder")
+
+    e = sub.add_parser("eval", help="metrics of results against the ground truth", formatter_class=fmt)
+    e.add_argument("truth", type=Path, help="sharp ground-truth image")
+    e.add_argument("results", type=Path, nargs="+", help="restored image(s)")
+    e.add_argument("--kernel-size", type=int, default=None,
+                   help="shift search and border for shift-tolerant measures (default: size of --true-kernel, else 0)")
+    e.add_argument("--true-kernel", default=None, help="ground-truth kernel (file or name)")
+    e.add_argument("--kernel", action="append", default=[],
+                   help="estimated kernel of each result, in order (for kernel similarity)")
+    e.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    k = sub.add_parser("kernels", help="list the shipped kernel banks", formatter_class=fmt)
+    k.add_argument("bank", nargs="?", default=None, help="only this bank (levin, lai, ...)")
+    return p
+
+
+def _default_output(inp: Path, suffix: str) -> Path:
+    return inp.with_name(f"{inp.stem}.{suffix}{inp.suffix}")
+
+
+def _check_outputs(args, out: Path, *extra):
+    """Refuse to write over inputs, and over existing files without --overwrite."""
+    from .io import check_output_path
+
+    for path in (out, *[e for e in extra if e is not None]):
+        check_output_path(path, overwrite=args.overwrite, protect=[args.input])
+
+
+def _cmd_run(args) -> int:
+    from . import api
+    from ._progress import Progress
+    from .io import read_image, write_image, write_kernel
+
+    params = dict(args.param)
+    method = args.method or ("hyper_laplacian" if args.kernel else None)
+    kinds = {m.name: m.kind for m in api.methods()}
+    if method is None:
+        blind = [n for n, k in kinds.items() if k == "blind"]
+        raise ClassicDeblurError(
+            "give --kernel for non-blind deconvolution or --method with a blind method"
+            + (f" ({', '.join(blind)})" if blind else " (no blind method is installed yet)")
+        )
+    if method not in kinds:
+        raise ClassicDeblurError(f"unknown method {method!r}; choose from: {', '.join(sorted(kinds))}")
+    out = args.output or _default_output(args.input, "deblurred")
+    _check_outputs(args, out, args.save_kernel)
+    data = read_image(args.input, max_pixels=args.max_pixels)
+    with Progress(f"{method} on {args.input.name}", enabled=not args.quiet):
+        if kinds[method] == "non-blind":
+            if args.kernel is None:
+                raise ClassicDeblurError(f"method {method!r} is non-blind: give --kernel FILE|levin:N")
+            kernel = api.resolve_kernel(args.kernel)
+            image = api.deconvolve(data.image, kernel, method=method, device=args.device, **params)
+        else:
+            if args.kernel is not None:
+                raise ClassicDeblurError(f"method {method!r} is blind: use --kernel-size, not --kernel")
+            res = api.deblur(data.image, method, kernel_size=args.kernel_size, device=args.device,
+                             rng=args.seed, **params)
+            image, kernel = res.image, res.kernel
+    write_image(out, image, alpha=data.alpha, bit_depth=args.bit_depth or data.bit_depth,
+                overwrite=args.overwrite, protect=[args.input])
+    if args.save_kernel is not None:
+        write_kernel(args.save_kernel, kernel, overwrite=args.overwrite)
+    if not args.quiet:
+        print(f"wrote {out}")
+    return EXIT_OK
+
+
+def _cmd_methods(args) -> int:
+    from .api import methods
+
+    rows = methods(args.kind)
+    if args.json:
+        print(json.dumps([m.__dict__ for m in rows], indent=2))
+        return EXIT_OK
+    width = max((len(m.name) for m in rows), default=4)
+    for m in rows:
+        print(f"{m.name:<{width}}  {m.kind:<9}  {m.description}")
+    return EXIT_OK
+
+
+def _cmd_blur(args) -> int:
+    import numpy as np
+
+    from .api import resolve_kernel
+    from .degrade import degrade
+    from .io import read_image, write_image, write_kernel
+
+    out = args.output or _default_output(args.input, "blurred")
+    _check_outputs(args, out, args.save_kernel)
+    data = read_image(args.input)
+    rng = np.random.default_rng(args.seed)
+    kernel = resolve_kernel(args.kernel, rng=rng)
+    if kernel.shape[0] > data.image.shape[0] or kernel.shape[1] > data.image.shape[1]:
+        raise ClassicDeblurError(f"kernel {kernel.shape} is larger than the image {data.image.shape[:2]}")
+    noise = None if args.noise == "none" else args.noise
+    blurred = degrade(data.image, kernel, noise=noise, sigma=args.sigma, peak=args.peak,
+                      quantize=not args.no_quantize, rng=rng)
+    write_image(out, blurred, alpha=data.alpha, bit_depth=args.bit_depth or data.bit_depth,
+                overwrite=args.overwrite, protect=[args.input])
+    if args.save_kernel is not None:
+        write_kernel(args.save_kernel, kernel, overwrite=args.overwrite)
+    if not args.quiet:
+        print(f"wrote {out}")
+    return EXIT_OK
+
+
+def _cmd_synth(args) -> int:
+    from ._progress import Progress
+    from .datasets import synthesize
+
+    if not args.source.is_dir():
+        raise ClassicDeblurError(f"{args.source}: not a folder of images")
+    if args.output.exists() and any(args.output.iterdir()) and not args.overwrite:
+        raise OutputExistsError(f"{args.output} is not empty; use --overwrite or another folder")
+    with Progress(f"synth {args.recipe}", enabled=not args.quiet) as progress:
+        manifest = synthesize(args.source, args.output, recipe=args.recipe, seed=args.seed,
+                              limit=args.limit, progress=progress)
+    if not args.quiet:
+        print(f"wrote {len(manifest['items'])} pairs to {args.output}")
+    return EXIT_OK
+
+
+def _cmd_eval(args) -> int:
+    from . import metrics
+    from .api import resolve_kernel
+    from .io import read_image, read_kernel
+
+    truth = read_image(args.truth).image
+    true_k = resolve_kernel(args.true_kernel) if args.true_kernel else None
+    size = args.kernel_size if args.kernel_size is not None else (max(true_k.shape) if true_k is not None else 0)
+    if args.kernel and len(args.kernel) != len(args.results):
+        raise ClassicDeblurError(f"got {len(args.kernel)} --kernel for {len(args.results)} results")
+    rows = []
+    for i, path in enumerate(args.results):
+        img = read_image(path).image
+        row = {"result": str(path)}
+        row.update(metrics.evaluate(truth, img, kernel_size=size))
+        if args.kernel and true_k is not None:
+            row["kernel_similarity"] = metrics.kernel_similarity(true_k, read_kernel(args.kernel[i]))
+        rows.append(row)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    cols = [c for c in rows[0] if c != "result"]
+    width = max(len(r["result"]) for r in rows)
+    print(f"{'result':<{width}}  " + "  ".join(f"{c:>12}" for c in cols))
+    for r in rows:
+        print(f"{r['result']:<{width}}  " + "  ".join(f"{r[c]:>12.4f}" for c in cols))
+    return EXIT_OK
+
+
+def _cmd_kernels(args) -> int:
+    from .psf.bank import list_kernels, load_kernel
+
+    for name in list_kernels(args.bank):
+        h, w = load_kernel(name).shape
+        print(f"{name:<16} {w}x{h}")
+    return EXIT_OK
+
+
+_COMMANDS = {"run": _cmd_run, "methods": _cmd_methods, "blur": _cmd_blur, "synth": _cmd_synth,
+             "eval": _cmd_eval, "kernels": _cmd_kernels}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (0 ok, 2 bad input or usage, 1 unexpected error)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return EXIT_USAGE
+        return _COMMANDS[args.command](args)
+    except _UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (ClassicDeblurError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted; no output written", file=sys.stderr)
+        return 130
+    except Exception as exc:  # never show a traceback to users
+        if os.environ.get("CLASSICDEBLUR_DEBUG"):
+            raise
+        print(f"error: unexpected {type(exc).__name__}: {exc} (set CLASSICDEBLUR_DEBUG=1 for details)",
+              file=sys.stderr)
+        return EXIT_ERROR

@@ -1,0 +1,34 @@
+"""Blind deblurring methods, one module each, registered in :data:`BLIND`.
+
+A blind method is a callable ``fn(image, *, kernel_size, rng, **params)``
+taking a float image on the array module of the chosen device and returning
+``(image, kernel, info)``. Modules listed in :data:`MODULES` are imported on
+first use of :func:`registry`, so ``import classicdeblur`` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from .._registry import Registry
+
+__all__ = ["BLIND", "MODULES", "registry"]
+
+#: The registry of blind methods.
+BLIND = Registry("blind method")
+
+#: Method modules (relative to this package) that register themselves in BLIND.
+MODULES: tuple[str, ...] = ()
+
+
+def registry() -> Registry:
+    """Import every method module once and return :data:`BLIND`.
+
+    Examples
+    --------
+    >>> registry() is BLIND
+    True
+    """
+    for name in MODULES:
+        importlib.import_module(f"{__name__}.{name}")
+    return BLIND
