@@ -246,7 +246,7 @@ def edgetaper(image, kernel):
     return alpha * image + (1 - alpha) * blurred
 
 
-def wrap_pad(image, pad_width, *, iterations=60):
+def wrap_pad(image, pad_width, *, iterations=30):
     """Extend ``image`` into a smooth *periodic* image, after Liu & Jia (2008).
 
     The ``(ph, pw)`` border band added on each side is filled so that the

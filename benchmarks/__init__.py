@@ -1,0 +1,1 @@
+"""Benchmarks of classicdeblur (EVALUATION.md protocol); each script prints its table."""

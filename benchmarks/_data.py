@@ -1,0 +1,75 @@
+"""Benchmark sets of EVALUATION.md, built from the shared data folder (``--data``).
+
+* ``faces-256``: the 17 FFHQ faces as stored, plus the first image of 40 CelebA identities
+  (a centre square crop resized to 256x256 with area interpolation);
+* ``yaleb-256``: the frontal, evenly lit image (``P00A+000E+00``) of each Yale B subject,
+  centre square crop resized with area interpolation.
+
+Images are gray float64 in [0, 1]; blur is applied per (image, kernel) pair with the seed
+:func:`classicdeblur.degrade.pair_seed` of the pair's names, so any subset reproduces.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from classicdeblur.color import to_luminance
+from classicdeblur.io import read_image
+
+SETS = ("faces-256", "yaleb-256")
+SIZE = 256
+
+
+def _square_256(image):
+    h, w = image.shape[:2]
+    s = min(h, w)
+    top, left = (h - s) // 2, (w - s) // 2
+    crop = np.ascontiguousarray(image[top : top + s, left : left + s])
+    if s == SIZE:
+        return crop
+    return cv2.resize(crop, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
+
+
+def _gray(path):
+    img = read_image(path).image
+    return to_luminance(img) if img.ndim == 3 else img
+
+
+def _natural(p: Path):
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.name)]
+
+
+def load_set(name: str, data: Path, limit: int | None = None):
+    """Return ``[(image_name, image)]`` for a benchmark set."""
+    data = Path(data)
+    faces = data / "faces"
+    items = []
+    if name == "faces-256":
+        for p in sorted((faces / "ffhq" / "images").glob("*.png")):
+            items.append((f"ffhq/{p.stem}", _square_256(_gray(p))))
+        celeb = sorted((faces / "celeba" / "images").iterdir(), key=_natural)[:40]
+        for d in celeb:
+            p = sorted(d.glob("*.jpg"))[0]
+            items.append((f"celeba/{d.name}/{p.stem}", _square_256(_gray(p))))
+    elif name == "yaleb-256":
+        for d in sorted((faces / "yaleb").iterdir()):
+            hits = sorted(d.glob("*_P00A+000E+00.pgm"))
+            if hits:
+                items.append((f"yaleb/{d.name}", _square_256(_gray(hits[0]))))
+    else:
+        raise ValueError(f"unknown benchmark set {name!r}; choose from: {', '.join(SETS)}")
+    if not items:
+        raise FileNotFoundError(f"no images for {name} under {data}; is --data the shared data folder?")
+    return items[:limit] if limit else items
+
+
+def machine() -> str:
+    """One line describing the machine, for every table."""
+    import os
+    import platform
+
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
