@@ -51,7 +51,7 @@ def _nonblind():
 
 
 def _blind():
-    from .methods import registry
+    from .blind import registry
 
     return registry()
 

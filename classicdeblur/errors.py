@@ -15,6 +15,7 @@ __all__ = [
     "OutputExistsError",
     "DeviceUnavailableError",
     "InvalidParameterError",
+    "ImageWriteError",
 ]
 
 
@@ -52,3 +53,7 @@ class DeviceUnavailableError(ClassicDeblurError):
 
 class InvalidParameterError(ClassicDeblurError, TypeError):
     """A method was given a parameter it does not have."""
+
+
+class ImageWriteError(ClassicDeblurError):
+    """An output cannot be written (missing folder, permissions, disk full)."""
