@@ -55,11 +55,15 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``classicdeblur`` command."""
     p = _Parser(prog="classicdeblur", description="Classical, model-based deblurring of face images.")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    quiet = argparse.ArgumentParser(add_help=False)
+    quiet.add_argument("-q", "--quiet", action="store_true", help="no progress or summary messages")
     fmt = argparse.ArgumentDefaultsHelpFormatter
 
-    r = sub.add_parser("run", help="deblur an image (blind, or non-blind with --kernel)", formatter_class=fmt)
+    def add(name, help):
+        return sub.add_parser(name, help=help, formatter_class=fmt, parents=[quiet])
+
+    r = add("run", "deblur an image (blind, or non-blind with --kernel)")
     g = r.add_argument_group("input")
     g.add_argument("input", type=Path, help="blurred image (PNG, JPEG, TIFF, PGM/PPM, BMP)")
     g.add_argument("--max-pixels", type=int, default=None, help="refuse larger images")
@@ -79,11 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     _common_output(g)
     g.add_argument("--save-kernel", type=Path, default=None, help="write the (estimated) kernel here")
 
-    m = sub.add_parser("methods", help="list the registered methods", formatter_class=fmt)
+    m = add("methods", "list the registered methods")
     m.add_argument("--kind", choices=("blind", "non-blind"), default=None)
     m.add_argument("--json", action="store_true", help="print JSON")
 
-    b = sub.add_parser("blur", help="blur an image with a named or generated kernel plus noise", formatter_class=fmt)
+    b = add("blur", "blur an image with a named or generated kernel plus noise")
     b.add_argument("input", type=Path)
     b.add_argument("-k", "--kernel", required=True,
                    help="levin:N, lai:N, a kernel file or a recipe like motion:length=15,angle=30")
@@ -95,8 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common_output(b)
     b.add_argument("--save-kernel", type=Path, default=None)
 
-    s = sub.add_parser("synth", help="make a paired blurred/sharp dataset from a folder of sharp faces",
-                       formatter_class=fmt)
+    s = add("synth", "make a paired blurred/sharp dataset from a folder of sharp faces")
     s.add_argument("source", type=Path, help="folder of sharp images")
     s.add_argument("-o", "--output", type=Path, required=True, help="output folder")
     s.add_argument("--recipe", default="shen2018", help="dataset recipe (survey Table 2)")
@@ -104,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--limit", type=int, default=None, help="use at most this many images")
     s.add_argument("--overwrite", action="store_true", help="allow a non-empty output folder")
 
-    e = sub.add_parser("eval", help="metrics of results against the ground truth", formatter_class=fmt)
+    e = add("eval", "metrics of results against the ground truth")
     e.add_argument("truth", type=Path, help="sharp ground-truth image")
     e.add_argument("results", type=Path, nargs="+", help="restored image(s)")
     e.add_argument("--kernel-size", type=int, default=None,
@@ -114,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="estimated kernel of each result, in order (for kernel similarity)")
     e.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
-    k = sub.add_parser("kernels", help="list the shipped kernel banks", formatter_class=fmt)
+    k = add("kernels", "list the shipped kernel banks")
     k.add_argument("bank", nargs="?", default=None, help="only this bank (levin, lai, ...)")
     return p
 
@@ -277,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help()
             return EXIT_USAGE
         return _COMMANDS[args.command](args)
+    except SystemExit as exc:  # --help and --version
+        return int(exc.code or 0)
     except _UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

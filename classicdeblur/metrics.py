@@ -50,6 +50,7 @@ __all__ = [
     "error_ratio",
     "success_rate",
     "cumulative_error_ratio",
+    "evaluate",
     "SSIM_SETTINGS",
 ]
 
@@ -368,6 +369,38 @@ def shift_ssim(image_true, image_test, *, max_shift, border=None, data_range=Non
     ShiftResult(value=1.0, shift=(0, 0))
     """
     return shift_tolerant(image_true, image_test, max_shift=max_shift, border=border, metric="ssim", data_range=data_range)
+
+
+def evaluate(image_true, image_test, *, kernel_size=0, data_range=None):
+    """The image measures of EVALUATION.md in one dictionary.
+
+    Parameters
+    ----------
+    image_true, image_test : ndarray
+    kernel_size : int
+        Shift search and ignored border of the shift-tolerant measures are
+        ``kernel_size // 2`` (0: no shift, no border).
+
+    Returns
+    -------
+    dict
+        ``psnr``, ``ssim`` (plain, whole image) and ``shift_psnr``, ``shift_ssim``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.random.default_rng(3).random((32, 32))
+    >>> r = evaluate(x, np.roll(x, 1, axis=0), kernel_size=5)
+    >>> r["shift_psnr"], r["shift_ssim"]
+    (inf, 1.0)
+    """
+    s = int(kernel_size) // 2
+    return {
+        "psnr": psnr(image_true, image_test, data_range=data_range),
+        "ssim": ssim(image_true, image_test, data_range=data_range),
+        "shift_psnr": shift_psnr(image_true, image_test, max_shift=s, data_range=data_range).value,
+        "shift_ssim": shift_ssim(image_true, image_test, max_shift=s, data_range=data_range).value,
+    }
 
 
 # ----------------------------------------------------------------------------
