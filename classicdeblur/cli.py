@@ -223,7 +223,7 @@ def _cmd_synth(args) -> int:
         raise OutputExistsError(f"{args.output} is not empty; use --overwrite or another folder")
     with Progress(f"synth {args.recipe}", enabled=not args.quiet) as progress:
         manifest = synthesize(args.source, args.output, recipe=args.recipe, seed=args.seed,
-                              limit=args.limit, progress=progress)
+                              limit=args.limit, progress=progress, overwrite=args.overwrite)
     if not args.quiet:
         print(f"wrote {len(manifest['items'])} pairs to {args.output}")
     return EXIT_OK
