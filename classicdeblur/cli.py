@@ -134,10 +134,23 @@ def _check_outputs(args, out: Path, *extra):
         check_output_path(path, overwrite=args.overwrite, protect=[args.input])
 
 
+def _write_outputs(args, out, image, data, kernel) -> int:
+    """Write the image (keeping the input's alpha and bit depth) and, if asked, the kernel."""
+    from .io import write_image, write_kernel
+
+    write_image(out, image, alpha=data.alpha, bit_depth=args.bit_depth or data.bit_depth,
+                overwrite=args.overwrite, protect=[args.input])
+    if args.save_kernel is not None:
+        write_kernel(args.save_kernel, kernel, overwrite=args.overwrite, protect=[args.input])
+    if not args.quiet:
+        print(f"wrote {out}")
+    return EXIT_OK
+
+
 def _cmd_run(args) -> int:
     from . import api
     from ._progress import Progress
-    from .io import read_image, write_image, write_kernel
+    from .io import read_image
 
     params = dict(args.param)
     method = args.method or ("hyper_laplacian" if args.kernel else None)
@@ -165,13 +178,7 @@ def _cmd_run(args) -> int:
             res = api.deblur(data.image, method, kernel_size=args.kernel_size, device=args.device,
                              rng=args.seed, **params)
             image, kernel = res.image, res.kernel
-    write_image(out, image, alpha=data.alpha, bit_depth=args.bit_depth or data.bit_depth,
-                overwrite=args.overwrite, protect=[args.input])
-    if args.save_kernel is not None:
-        write_kernel(args.save_kernel, kernel, overwrite=args.overwrite)
-    if not args.quiet:
-        print(f"wrote {out}")
-    return EXIT_OK
+    return _write_outputs(args, out, image, data, kernel)
 
 
 def _cmd_methods(args) -> int:
@@ -192,7 +199,7 @@ def _cmd_blur(args) -> int:
 
     from .api import resolve_kernel
     from .degrade import degrade
-    from .io import read_image, write_image, write_kernel
+    from .io import read_image
 
     out = args.output or _default_output(args.input, "blurred")
     _check_outputs(args, out, args.save_kernel)
@@ -204,13 +211,7 @@ def _cmd_blur(args) -> int:
     noise = None if args.noise == "none" else args.noise
     blurred = degrade(data.image, kernel, noise=noise, sigma=args.sigma, peak=args.peak,
                       quantize=not args.no_quantize, rng=rng)
-    write_image(out, blurred, alpha=data.alpha, bit_depth=args.bit_depth or data.bit_depth,
-                overwrite=args.overwrite, protect=[args.input])
-    if args.save_kernel is not None:
-        write_kernel(args.save_kernel, kernel, overwrite=args.overwrite)
-    if not args.quiet:
-        print(f"wrote {out}")
-    return EXIT_OK
+    return _write_outputs(args, out, blurred, data, kernel)
 
 
 def _cmd_synth(args) -> int:
