@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-__all__ = ["Registry"]
+import inspect
+
+from .errors import InvalidParameterError
+
+__all__ = ["Registry", "check_params"]
 
 
 class Registry:
@@ -70,3 +74,42 @@ class Registry:
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+def check_params(fn, label, params, reserved=()):
+    """Reject keyword parameters that ``fn`` does not take, naming those it does.
+
+    Parameters
+    ----------
+    fn : callable
+        A registered plug-in; its keyword-only parameters are the valid ones.
+    label : str
+        How to name it in the message (``"non-blind method 'wiener'"``).
+    params : dict
+    reserved : tuple of str
+        Keyword-only parameters filled by the caller, not by users.
+
+    Raises
+    ------
+    InvalidParameterError
+        Also a ``TypeError``, as Python raises for an unexpected keyword.
+
+    Examples
+    --------
+    >>> def f(x, *, lam=1.0):
+    ...     return x
+    >>> check_params(f, "method 'f'", {"lam": 2})
+    >>> check_params(f, "method 'f'", {"mu": 2})
+    Traceback (most recent call last):
+    ...
+    classicdeblur.errors.InvalidParameterError: method 'f' has no parameter 'mu'; valid: lam
+    """
+    sig = inspect.signature(fn).parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in sig):
+        return
+    valid = [p.name for p in sig if p.kind is p.KEYWORD_ONLY and p.name not in reserved]
+    bad = sorted(set(params) - set(valid))
+    if bad:
+        raise InvalidParameterError(
+            f"{label} has no parameter {', '.join(map(repr, bad))}; valid: {', '.join(valid) or '(none)'}"
+        )

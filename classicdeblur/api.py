@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from . import backend
+from ._registry import check_params
 from ._validation import check_image, check_image_kernel, check_kernel
-from .errors import InvalidKernelError, InvalidParameterError
+from .errors import InvalidKernelError
 
 __all__ = ["MethodInfo", "DeblurResult", "methods", "deconvolve", "deblur", "resolve_kernel"]
 
@@ -110,21 +111,6 @@ def resolve_kernel(spec, *, rng=None):
     return check_kernel(spec)
 
 
-def _check_params(fn, name, params, reserved=()):
-    """Reject parameters that ``fn`` does not take, naming the ones it does."""
-    import inspect
-
-    sig = inspect.signature(fn)
-    if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
-        return
-    valid = [p.name for p in list(sig.parameters.values()) if p.kind is p.KEYWORD_ONLY and p.name not in reserved]
-    bad = sorted(set(params) - set(valid))
-    if bad:
-        raise InvalidParameterError(
-            f"method {name!r} has no parameter {', '.join(map(repr, bad))}; valid: {', '.join(valid) or '(none)'}"
-        )
-
-
 def _on_device(image, device):
     dev = "gpu" if backend.is_cupy(image) and device == "auto" else backend.resolve_device(device)
     xp = backend.namespace_for(dev)
@@ -167,11 +153,12 @@ def deconvolve(image, kernel, method="hyper_laplacian", *, device="auto", **para
     >>> out.shape
     (32, 32)
     """
-    fn = _nonblind().get(method)
-    _check_params(fn, method, params)
+    from .solvers.nonblind import deconvolve as run
+
+    _nonblind().get(method)
     image, kernel = check_image_kernel(image, resolve_kernel(kernel))
     _, xp, x = _on_device(image, device)
-    out = fn(x, backend.asarray_on(xp, kernel), **params)
+    out = run(x, backend.asarray_on(xp, kernel), method=method, **params)
     return _back(out, image)
 
 
@@ -201,7 +188,7 @@ def deblur(image, method, *, kernel_size=None, device="auto", rng=None, **params
         Unknown method, or a kernel size that is even or larger than the image.
     """
     fn = _blind().get(method)
-    _check_params(fn, method, params, reserved=("kernel_size", "rng"))
+    check_params(fn, f"blind method {method!r}", params, reserved=("kernel_size", "rng"))
     image = check_image(image)
     if kernel_size is not None:
         if int(kernel_size) % 2 == 0 or int(kernel_size) < 3:

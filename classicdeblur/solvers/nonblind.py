@@ -44,12 +44,11 @@ True
 
 from __future__ import annotations
 
-import inspect
 import math
 
 
 from .. import backend
-from .._registry import Registry
+from .._registry import Registry, check_params
 from .._validation import check_image_kernel
 from ..backend import asarray_on, get_namespace
 from ..operators import gradients as grad_ops
@@ -642,8 +641,9 @@ def deconvolve(image, kernel, method="hyper_laplacian", **params):
     ------
     ValueError
         Unknown method (the message lists the valid names), bad parameter values.
-    TypeError
-        A parameter the method does not take (the message lists those it does).
+    InvalidParameterError
+        A parameter the method does not take (the message lists those it does);
+        also a ``TypeError``.
 
     Examples
     --------
@@ -655,13 +655,8 @@ def deconvolve(image, kernel, method="hyper_laplacian", **params):
     >>> deconvolve(np.zeros((8, 8)), np.ones((3, 3)), method="wiener", lam=1)
     Traceback (most recent call last):
     ...
-    TypeError: non-blind method 'wiener' got unknown parameter(s) lam; valid: nsr, boundary
+    classicdeblur.errors.InvalidParameterError: non-blind method 'wiener' has no parameter 'lam'; valid: nsr, boundary
     """
     func = NONBLIND.get(method)
-    valid = [n for n, prm in inspect.signature(func).parameters.items() if prm.kind is prm.KEYWORD_ONLY]
-    unknown = sorted(set(params) - set(valid))
-    if unknown:
-        raise TypeError(
-            f"non-blind method {method!r} got unknown parameter(s) {', '.join(unknown)}; valid: {', '.join(valid)}"
-        )
+    check_params(func, f"non-blind method {method!r}", params)
     return func(image, kernel, **params)
