@@ -31,7 +31,7 @@ def _square_256(image):
     crop = np.ascontiguousarray(image[top : top + s, left : left + s])
     if s == SIZE:
         return crop
-    return cv2.resize(crop, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
+    return np.clip(cv2.resize(crop, (SIZE, SIZE), interpolation=cv2.INTER_AREA), 0.0, 1.0)
 
 
 def _gray(path):

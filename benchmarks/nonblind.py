@@ -9,6 +9,7 @@ Usage::
 
     .venv/bin/python -m benchmarks.nonblind --data ../shared/data            # full set
     .venv/bin/python -m benchmarks.nonblind --data ../shared/data --quick    # 4 faces x 8 kernels
+    .venv/bin/python -m benchmarks.nonblind --data ../shared/data --speed    # seconds at 128..1024 px
 
 Reference (EVALUATION.md): the authors' MATLAB hyper-Laplacian code reaches 30.40 dB /
 0.878 mean on FFHQ image 69037 under the 8 Levin kernels; the blurred input is 23.93 / 0.703.
@@ -42,6 +43,37 @@ def fft_floor(shape, repeats=20):
         backend.rfft2(x)
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def speed(method_names, sizes=(128, 256, 512, 1024), repeats=5, kernel="levin:4"):
+    """Median seconds per gray image of each method at each size (one warm-up, then ``repeats`` runs)."""
+    k = load_kernel(kernel)
+    rng = np.random.default_rng(0)
+    table = {}
+    for n in sizes:
+        y = degrade(rng.random((n, n)), k, rng=0)
+        table[("one FFT (floor)", n)] = fft_floor((n, n))
+        for name in method_names:
+            deconvolve(y, k, method=name, device="cpu")  # warm-up (and Numba compilation)
+            times = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                deconvolve(y, k, method=name, device="cpu")
+                times.append(time.perf_counter() - t0)
+            table[(name, n)] = statistics.median(times)
+    return table
+
+
+def format_speed(table, sizes, *, markdown=False):
+    names = list(dict.fromkeys(m for m, _ in table))
+    head = ["method"] + [f"{n}x{n}" for n in sizes]
+    body = [[m] + [f"{table[(m, n)]:.4f}" for n in sizes] for m in names]
+    if markdown:
+        return "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+                         + ["| " + " | ".join(r) + " |" for r in body])
+    widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
+    return "\n".join("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+                     for r in [head, *body])
 
 
 def run(data, *, set_name="faces-256", method_names=None, limit=None, progress=True):
@@ -103,14 +135,24 @@ def format_table(table, floor, *, markdown=False):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--data", type=Path, required=True, help="the shared data folder (../shared/data)")
+    p.add_argument("--data", type=Path, default=None, help="the shared data folder (../shared/data)")
     p.add_argument("--set", default="faces-256", choices=("faces-256", "yaleb-256"))
     p.add_argument("--methods", nargs="*", default=None, help="non-blind methods (default: all)")
     p.add_argument("--quick", action="store_true", help="first 4 images only")
     p.add_argument("--limit", type=int, default=None, help="first N images only")
     p.add_argument("--csv", type=Path, default=Path("benchmarks/results/nonblind.csv"))
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    p.add_argument("--speed", action="store_true",
+                   help="only the speed table: seconds per image at 128..1024 px (median of 5 after a warm-up)")
     args = p.parse_args(argv)
+    if args.speed:
+        names = args.methods or [m.name for m in methods("non-blind")]
+        sizes = (128, 256, 512, 1024)
+        print(f"Seconds per gray image, true kernel levin:4, CPU (one process); {machine()}")
+        print(format_speed(speed(names, sizes), sizes, markdown=args.markdown))
+        return
+    if args.data is None:
+        p.error("--data is required (the shared data folder, e.g. ../shared/data)")
     limit = 4 if args.quick else args.limit
     rows = run(args.data, set_name=args.set, method_names=args.methods, limit=limit)
     args.csv.parent.mkdir(parents=True, exist_ok=True)

@@ -86,7 +86,7 @@ def _data_range(a, b, data_range):
         return data_range
     if a.dtype.kind == "f" and b.dtype.kind == "f":
         lo, hi = float(np.nanmin(a)), float(np.nanmax(a))
-        if lo < 0 or hi > 1:
+        if lo < -1e-6 or hi > 1 + 1e-6:  # tolerate rounding of resampled [0, 1] images
             raise ValueError(
                 f"cannot infer data_range: float image_true spans [{lo:.4g}, {hi:.4g}], not [0, 1]; "
                 "pass data_range="
