@@ -1,0 +1,32 @@
+"""The README's Python example and first CLI run work as written."""
+
+import re
+import shlex
+import shutil
+from pathlib import Path
+
+from classicdeblur.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def _in_copy(tmp_path, monkeypatch):
+    shutil.copytree(ROOT / "tests" / "data", tmp_path / "tests" / "data")
+    monkeypatch.chdir(tmp_path)
+
+
+def test_python_example_runs(tmp_path, monkeypatch):
+    _in_copy(tmp_path, monkeypatch)
+    blocks = re.findall(r"```python\n(.*?)```", README, flags=re.S)
+    assert blocks, "README has no Python example"
+    exec(compile(blocks[0], "README.md", "exec"), {})
+    assert (tmp_path / "sharp.png").exists()
+
+
+def test_first_run_command(tmp_path, monkeypatch):
+    _in_copy(tmp_path, monkeypatch)
+    line = next(l for l in README.splitlines() if l.startswith(".venv/bin/classicdeblur run "))
+    argv = shlex.split(line)[1:]
+    assert main(argv + ["-q"]) == 0
+    assert (tmp_path / "sharp.png").exists()
