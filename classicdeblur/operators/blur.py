@@ -168,7 +168,4 @@ class KernelOperator(LinearOperator):
             cols = (hw - xp.arange(w)) % P[1]
             return c[rows[:, None], cols[None, :]]
         # valid convolution: y[i] = sum_j k[j] x_pad[i + 2*half - j]  =>  g[j] = c[2*half - j]
-        return c[: h, : w][::-1, ::-1]
-
-    def normal(self, k):
-        return self.adjoint(self.forward(k))
+        return c[:h, :w][::-1, ::-1]
