@@ -23,25 +23,25 @@ from ._shrink import make_scalar_ops
 
 __all__ = ["hyper_laplacian", "l0", "soft", "isotropic"]
 
-_ops = make_scalar_ops(njit(nogil=True))
+_ops = make_scalar_ops(njit(nogil=True, cache=True))
 _hl = _ops.hl
 _soft = _ops.soft
 _iso_scale = _ops.iso_scale
 
 
-@njit(nogil=True)
+@njit(nogil=True, cache=True)
 def _hl_loop(v, out, beta, alpha):
     for i in range(v.size):
         out[i] = _hl(v[i], beta, alpha)
 
 
-@njit(nogil=True)
+@njit(nogil=True, cache=True)
 def _soft_loop(v, out, t):
     for i in range(v.size):
         out[i] = _soft(v[i], t)
 
 
-@njit(nogil=True)
+@njit(nogil=True, cache=True)
 def _iso_loop(h, v, oh, ov, t):
     for i in range(h.size):
         s = _iso_scale(h[i], v[i], t)
@@ -49,7 +49,7 @@ def _iso_loop(h, v, oh, ov, t):
         ov[i] = s * float(v[i])
 
 
-@njit(nogil=True)
+@njit(nogil=True, cache=True)
 def _l0_loop(h, v, oh, ov, t):
     # h, v: (pixels, channels); the squared magnitude is summed over channels
     for i in range(h.shape[0]):
