@@ -33,7 +33,6 @@ import inspect
 import math
 
 import numpy as np
-from scipy.interpolate import CubicSpline
 
 from .._registry import Registry
 from ..errors import InvalidKernelError
@@ -482,6 +481,8 @@ def chakrabarti(size=41, *, rng=None, grid=None, num_points=6, samples_per_point
     >>> k.shape, bool(np.isclose(k.sum(), 1)), int((k > 0).sum()) > 5
     ((41, 41), True, True)
     """
+    from scipy.interpolate import CubicSpline  # imported here: costs 0.3 s
+
     size = _size_or(size, 41)
     psz = min(16, (size + 1) // 2) if grid is None else int(grid)
     nc = int(num_points)
