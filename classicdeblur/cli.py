@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--kernel-size", type=int, default=None, help="odd kernel size bound for blind methods")
     g.add_argument("-p", "--param", type=_param, action="append", default=[], metavar="KEY=VALUE",
                    help="method parameter, repeatable (e.g. -p lam=2000 -p alpha=0.5)")
-    g.add_argument("--seed", type=int, default=0, help="random seed of blind methods")
+    g.add_argument("--seed", type=int, default=None, help="random seed of blind methods (default 0)")
     g = r.add_argument_group("backend")
     g.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto", help="where to compute")
     g = r.add_argument_group("output")
@@ -170,13 +170,16 @@ def _cmd_run(args) -> int:
         if kinds[method] == "non-blind":
             if args.kernel is None:
                 raise ClassicDeblurError(f"method {method!r} is non-blind: give --kernel FILE|levin:N")
+            for flag, value in (("--kernel-size", args.kernel_size), ("--seed", args.seed)):
+                if value is not None:
+                    raise ClassicDeblurError(f"{flag} applies to blind methods; {method!r} is non-blind")
             kernel = api.resolve_kernel(args.kernel)
             image = api.deconvolve(data.image, kernel, method=method, device=args.device, **params)
         else:
             if args.kernel is not None:
                 raise ClassicDeblurError(f"method {method!r} is blind: use --kernel-size, not --kernel")
             res = api.deblur(data.image, method, kernel_size=args.kernel_size, device=args.device,
-                             rng=args.seed, **params)
+                             rng=0 if args.seed is None else args.seed, **params)
             image, kernel = res.image, res.kernel
     return _write_outputs(args, out, image, data, kernel)
 
