@@ -166,3 +166,17 @@ def test_blind_without_methods_is_a_clear_error(capsys, tmp_path, face):
     write_image(tmp_path / "x.png", face)
     code, _, err = run(capsys, "run", tmp_path / "x.png", "-m", "nosuch_blind", "--kernel-size", "9")
     assert code == 2 and "choose from" in err
+
+
+def test_gpu_requested_without_gpu(capsys, tmp_path, monkeypatch, face):
+    from classicdeblur import _deps
+
+    monkeypatch.setenv("CLASSICDEBLUR_DISABLE_GPU", "1")
+    _deps.cupy_available.cache_clear()
+    try:
+        write_image(tmp_path / "x.png", face)
+        code, _, err = run(capsys, "run", tmp_path / "x.png", "-k", "levin:1", "--device", "gpu",
+                           "-o", tmp_path / "y.png")
+    finally:
+        _deps.cupy_available.cache_clear()
+    assert code == 2 and "gpu" in err and not (tmp_path / "y.png").exists()
