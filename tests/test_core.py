@@ -93,10 +93,9 @@ def test_device_resolution(monkeypatch):
     assert backend.resolve_device("cpu") == "cpu"
     with pytest.raises(ValueError, match="choose from: auto, cpu, gpu"):
         backend.resolve_device("tpu")
-    monkeypatch.setenv("CLASSICDEBLUR_DISABLE_GPU", "1")
-    backend.cupy_available.cache_clear() if hasattr(backend.cupy_available, "cache_clear") else None
     from classicdeblur import _deps
 
+    monkeypatch.setenv("CLASSICDEBLUR_DISABLE_GPU", "1")
     _deps.cupy_available.cache_clear()
     try:
         assert backend.resolve_device("auto") == "cpu"
