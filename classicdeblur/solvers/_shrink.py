@@ -248,8 +248,8 @@ def _hl_two_thirds_xp(xp, x, beta):
     a = (0.5 * r + xp.sqrt(xp.where(pos, dd, 0.0))) ** (1.0 / 3.0)
     a = xp.where(pos, a, 1.0)
     m1 = a + c / (3.0 * a)
-    t = xp.clip(1.5 * r / c * np.sqrt(3.0 / c), -1.0, 1.0)
-    m2 = 2.0 * np.sqrt(c / 3.0) * xp.cos(xp.arccos(t) / 3.0)
+    t = xp.clip(1.5 * r / c * xp.sqrt(3.0 / c), -1.0, 1.0)
+    m2 = 2.0 * xp.sqrt(c / 3.0) * xp.cos(xp.arccos(t) / 3.0)
     m = xp.where(pos, m1, m2)
     s = xp.sqrt(2.0 * m)
     e = x / s - m
