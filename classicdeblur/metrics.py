@@ -318,6 +318,16 @@ def shift_tolerant(image_true, image_test, *, max_shift, border=None, metric="ps
     """
     if metric not in ("psnr", "ssim"):
         raise ValueError(f"unknown metric {metric!r}; choose from: psnr, ssim")
+    best_psnr, best_ssim = _shift_search(image_true, image_test, max_shift, border, data_range,
+                                         with_ssim=metric == "ssim")
+    return best_ssim if metric == "ssim" else best_psnr
+
+
+def _shift_search(image_true, image_test, max_shift, border, data_range, *, with_ssim):
+    """Best-PSNR shift (one pass over all shifts) and, if asked, SSIM around it.
+
+    Returns ``(ShiftResult for PSNR, ShiftResult for SSIM or None)``.
+    """
     s = int(max_shift)
     if s < 0:
         raise ValueError(f"max_shift must be >= 0; got {max_shift}")
@@ -329,8 +339,9 @@ def shift_tolerant(image_true, image_test, *, max_shift, border=None, metric="ps
     if M - 2 * bd < 1 or N - 2 * bd < 1:
         raise ValueError(f"a border of {bd} pixels leaves nothing of an image of shape {a.shape}")
     sse, (dy, dx), n = _best_shift(a, b, s, bd)
-    if metric == "psnr":
-        return ShiftResult(_psnr_from_mse(sse / n, dr), (dy, dx))
+    best_psnr = ShiftResult(_psnr_from_mse(sse / n, dr), (dy, dx))
+    if not with_ssim:
+        return best_psnr, None
     h, w = M - 2 * bd, N - 2 * bd
     t = a[bd : M - bd, bd : N - bd]
     best = None
@@ -342,7 +353,7 @@ def shift_tolerant(image_true, image_test, *, max_shift, border=None, metric="ps
             v = _ssim(t, _window(b, bd, sy, sx, h, w), dr)
             if best is None or v > best.value:
                 best = ShiftResult(v, (sy, sx))
-    return best
+    return best_psnr, best
 
 
 def shift_psnr(image_true, image_test, *, max_shift, border=None, data_range=None):
@@ -394,12 +405,13 @@ def evaluate(image_true, image_test, *, kernel_size=0, data_range=None):
     >>> r["shift_psnr"], r["shift_ssim"]
     (inf, 1.0)
     """
-    s = int(kernel_size) // 2
+    best_psnr, best_ssim = _shift_search(image_true, image_test, int(kernel_size) // 2, None, data_range,
+                                         with_ssim=True)
     return {
         "psnr": psnr(image_true, image_test, data_range=data_range),
         "ssim": ssim(image_true, image_test, data_range=data_range),
-        "shift_psnr": shift_psnr(image_true, image_test, max_shift=s, data_range=data_range).value,
-        "shift_ssim": shift_ssim(image_true, image_test, max_shift=s, data_range=data_range).value,
+        "shift_psnr": best_psnr.value,
+        "shift_ssim": best_ssim.value,
     }
 
 
