@@ -10,7 +10,7 @@ import numpy as np
 
 from . import backend
 from ._registry import check_params
-from ._validation import check_image, check_image_kernel, check_kernel
+from ._validation import check_image, check_kernel
 from .errors import InvalidKernelError
 
 __all__ = ["MethodInfo", "DeblurResult", "methods", "deconvolve", "deblur", "resolve_kernel"]
@@ -155,9 +155,9 @@ def deconvolve(image, kernel, method="hyper_laplacian", *, device="auto", **para
     """
     from .solvers.nonblind import deconvolve as run
 
-    _nonblind().get(method)
-    image, kernel = check_image_kernel(image, resolve_kernel(kernel))
+    kernel = resolve_kernel(kernel)
     _, xp, x = _on_device(image, device)
+    # the solver checks the method, its parameters and the image (once)
     out = run(x, backend.asarray_on(xp, kernel), method=method, **params)
     return _back(out, image)
 
