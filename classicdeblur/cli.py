@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("-p", "--param", type=_param, action="append", default=[], metavar="KEY=VALUE",
                    help="method parameter, repeatable (e.g. -p lam=2000 -p alpha=0.5)")
     g.add_argument("--seed", type=int, default=None, help="random seed of blind methods (default 0)")
+    g.add_argument("--pixel-screening", action="store_true",
+                   help="blind methods: correct the intermediate image before each kernel step "
+                        "(pixel screening, Zhang et al. 2022)")
     g = r.add_argument_group("backend")
     g.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto", help="where to compute")
     g = r.add_argument_group("output")
@@ -170,7 +173,8 @@ def _cmd_run(args) -> int:
         if kinds[method] == "non-blind":
             if args.kernel is None:
                 raise ClassicDeblurError(f"method {method!r} is non-blind: give --kernel FILE|levin:N")
-            for flag, value in (("--kernel-size", args.kernel_size), ("--seed", args.seed)):
+            for flag, value in (("--kernel-size", args.kernel_size), ("--seed", args.seed),
+                                ("--pixel-screening", args.pixel_screening or None)):
                 if value is not None:
                     raise ClassicDeblurError(f"{flag} applies to blind methods; {method!r} is non-blind")
             kernel = api.resolve_kernel(args.kernel)
@@ -178,6 +182,8 @@ def _cmd_run(args) -> int:
         else:
             if args.kernel is not None:
                 raise ClassicDeblurError(f"method {method!r} is blind: use --kernel-size, not --kernel")
+            if args.pixel_screening:
+                params["pixel_screening"] = True
             res = api.deblur(data.image, method, kernel_size=args.kernel_size, device=args.device,
                              rng=0 if args.seed is None else args.seed, **params)
             image, kernel = res.image, res.kernel

@@ -276,7 +276,8 @@ def run_blind(image, estimator: Estimator, *, kernel_size=None, rng=None, pixel_
     for i, lv in enumerate(levels):
         y = resize(gray, lv.shape)
         x = y.copy() if x is None else resize(x, lv.shape)
-        k = resize_kernel(k, lv.kernel_size)
+        k = project_kernel(resize_kernel(k, lv.kernel_size), threshold=estimator.kernel_threshold,
+                           min_component=estimator.min_component)
         state = LevelState(lv, i, len(levels), y, x, k, rng, memo=memo)
         estimator.start_level(state)
         for it in range(estimator.iterations):
@@ -287,7 +288,7 @@ def run_blind(image, estimator: Estimator, *, kernel_size=None, rng=None, pixel_
             screened = 0.0
             if screen is not None:
                 state.x, sinfo = screen(state.y, state.x, state.k, **(screening_params or {}))
-                screened = float(sinfo.get("fraction", 0.0))
+                screened = float(sinfo["screened_fraction"])
             t2 = time.perf_counter()
             k_new = estimator.k_step(state)
             if not bool(xp.isfinite(k_new).all()):
