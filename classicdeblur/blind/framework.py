@@ -24,7 +24,7 @@ two steps as an :class:`Estimator`; :func:`run_blind` does everything else:
    :math:`\|k * \nabla x - \nabla y\|^2`, the kernel change, the screened
    fraction and the time spent in each step.
 5. **Final step.** A non-blind deconvolution of the *full-resolution input*
-   with the final kernel (:data:`Estimator.final_method`); the intermediate
+   with the final kernel (:meth:`Estimator.final_step`); the intermediate
    latent image, deliberately over-sharpened, is never returned.
 
 The code is written once against the array module of the input, so NumPy
@@ -142,6 +142,10 @@ class Estimator:
     def k_step(self, state: LevelState):
         """Return the new (unconstrained) kernel; the framework projects and re-centres it."""
         raise NotImplementedError
+
+    def final_step(self, image, kernel):
+        """Restore the full-resolution input with the final kernel (default: :attr:`final_method`)."""
+        return deconvolve(image, kernel, method=self.final_method, **self.final_params)
 
 
 def default_kernel_size(shape, requested=None, default=31):
@@ -309,7 +313,7 @@ def run_blind(image, estimator: Estimator, *, kernel_size=None, rng=None, pixel_
                 break
         x, k = state.x, state.k
     t_final = time.perf_counter()
-    restored = deconvolve(image, k, method=estimator.final_method, **estimator.final_params)
+    restored = estimator.final_step(image, k)
     t_end = time.perf_counter()
     info = {
         "kernel_size": size,
