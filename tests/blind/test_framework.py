@@ -190,3 +190,14 @@ def test_kernel_size_rules():
         default_kernel_size((64, 64), 8)
     with pytest.raises(InvalidKernelError, match="larger than the image"):
         default_kernel_size((20, 20), 31)
+
+
+@pytest.mark.parametrize("shape", [(20, 17), (16, 16)])
+def test_history_data_term_equals_the_gradient_residual(shape):
+    from classicdeblur.blind.framework import _DataTerm
+    from classicdeblur.operators import gradients
+
+    rng = np.random.default_rng(0)
+    x, y, k = rng.random(shape), rng.random(shape), rng.random((5, 5))
+    ref = sum(((convolve(f(x), k, boundary="circular") - f(y)) ** 2).sum() for f in (gradients.dx, gradients.dy))
+    assert np.isclose(_DataTerm(y)(x, k), ref)
