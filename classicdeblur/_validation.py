@@ -9,6 +9,7 @@ Conventions (validated here, relied on everywhere else):
 
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
@@ -202,3 +203,41 @@ def check_image_kernel(image, kernel, **kw):
             f"({kernel.shape[1]}x{kernel.shape[0]})"
         )
     return image, kernel
+
+
+def check_positive(name, value):
+    """``value`` as a positive finite float, or a ValueError naming the parameter.
+
+    Examples
+    --------
+    >>> check_positive("lam", 2)
+    2.0
+    >>> check_positive("lam", 0)
+    Traceback (most recent call last):
+    ...
+    ValueError: lam must be a positive finite number; got 0.0
+    """
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a positive finite number; got {value!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"{name} must be a positive finite number; got {value}")
+    return value
+
+
+def check_count(name, value, minimum=0):
+    """``value`` as an int ``>= minimum`` (bools refused), or a ValueError naming the parameter.
+
+    Examples
+    --------
+    >>> check_count("iterations", 3.0, 1)
+    3
+    >>> check_count("iterations", True, 1)
+    Traceback (most recent call last):
+    ...
+    ValueError: iterations must be an integer >= 1; got True
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
+    return int(value)

@@ -106,6 +106,8 @@ import scipy.fft
 
 from .. import backend
 from .._registry import check_params
+from .._validation import check_count as _count
+from .._validation import check_positive as _positive
 from ..filters import bilateral, orientation_threshold, shock_filter
 from ..operators import gradients as grad_ops
 from ..operators.functional import crop, psf2otf, wrap_pad
@@ -132,19 +134,6 @@ FINAL_PARAMS = {"lam": 1e3}
 
 #: Shan et al. (2008) weights 50 / 2^q of the derivatives of order q, used by Eqs. (3) and (5).
 DERIVATIVE_WEIGHTS = {0: 50.0, 1: 25.0, 2: 12.5}
-
-
-def _positive(name, value):
-    value = float(value)
-    if not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"{name} must be a positive finite number; got {value}")
-    return value
-
-
-def _count(name, value, minimum):
-    if isinstance(value, bool) or int(value) != value or int(value) < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
-    return int(value)
 
 
 class GaussianDeconvolver:

@@ -96,6 +96,8 @@ import math
 import scipy.fft
 
 from .. import backend
+from .._validation import check_count as _count
+from .._validation import check_positive as _positive
 from ..operators import gradients as grad_ops
 from ..operators.functional import psf2otf
 from . import BLIND
@@ -253,24 +255,11 @@ class _Krishnan(Estimator):
         return out + state.y.mean()
 
 
-def _positive(name, value):
-    value = float(value)
-    if not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"{name} must be a positive finite number; got {value}")
-    return value
-
-
 def _non_negative(name, value):
     value = float(value)
     if not (value >= 0 and math.isfinite(value)):
         raise ValueError(f"{name} must be a non-negative finite number; got {value}")
     return value
-
-
-def _count(name, value, minimum=1):
-    if isinstance(value, bool) or int(value) != value or int(value) < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
-    return int(value)
 
 
 def _fraction(name, value):
@@ -365,10 +354,10 @@ def krishnan2011(image, *, kernel_size=None, rng=None, pixel_screening=False, la
         lam=_positive("lam", lam),
         psi=_non_negative("psi", psi),
         delta=_positive("delta", delta),
-        ista_inner=_count("ista_inner", ista_inner),
-        ista_outer=_count("ista_outer", ista_outer),
-        iterations=_count("iterations", iterations),
-        cg_iterations=_count("cg_iterations", cg_iterations),
+        ista_inner=_count("ista_inner", ista_inner, 1),
+        ista_outer=_count("ista_outer", ista_outer, 1),
+        iterations=_count("iterations", iterations, 1),
+        cg_iterations=_count("cg_iterations", cg_iterations, 1),
         irls_eps=_positive("irls_eps", irls_eps),
         kernel_threshold=_fraction("kernel_threshold", kernel_threshold),
         min_component=_fraction("min_component", min_component),

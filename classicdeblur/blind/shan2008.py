@@ -46,6 +46,8 @@ from __future__ import annotations
 
 import math
 
+from .._validation import check_count as _count
+from .._validation import check_positive as _positive
 from ..backend import get_namespace, get_ndimage
 from ..operators import gradients as grad_ops
 from ..operators.functional import crop
@@ -334,19 +336,6 @@ class _ShanEstimator(Estimator):
         return system.solve_l1(self.kernel_l1 * _GRAY**2)
 
 
-def _positive(name, value):
-    value = float(value)
-    if not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"{name} must be a positive finite number; got {value!r}")
-    return value
-
-
-def _count(name, value, minimum=1):
-    if isinstance(value, bool) or int(value) != value or int(value) < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
-    return int(value)
-
-
 @BLIND.register("shan2008", description="Shan, Jia & Agarwala 2008: piecewise log-gradient prior, local prior, L1 kernel")
 def shan2008(image, *, kernel_size=None, rng=None, pixel_screening=False, lambda1=2e3, lambda2=25.0, kappa1=1.2,
              kappa2=1.5, gamma=2.0, inner=14, threshold=5 / 255, window=None, kernel_l1=5.0, iterations=3,
@@ -442,16 +431,16 @@ def shan2008(image, *, kernel_size=None, rng=None, pixel_screening=False, lambda
         if not (value >= 1 and math.isfinite(value)):
             raise ValueError(f"{name} must be a finite number >= 1; got {value!r}")
     gamma = _positive("gamma", gamma)
-    inner = _count("inner", inner)
+    inner = _count("inner", inner, 1)
     threshold = float(threshold)
     if not (threshold >= 0 and math.isfinite(threshold)):
         raise ValueError(f"threshold must be a non-negative finite number; got {threshold!r}")
     if window is not None:
-        window = _count("window", window)
+        window = _count("window", window, 1)
     kernel_l1 = float(kernel_l1)
     if not (kernel_l1 >= 0 and math.isfinite(kernel_l1)):
         raise ValueError(f"kernel_l1 must be a non-negative finite number; got {kernel_l1!r}")
-    iterations = _count("iterations", iterations)
+    iterations = _count("iterations", iterations, 1)
     final_lam = _positive("final_lam", final_lam)
     est = _ShanEstimator(lambda1=lambda1, lambda2=lambda2, kappa1=kappa1, kappa2=kappa2, gamma=gamma, inner=inner,
                          threshold=threshold, window=window, kernel_l1=kernel_l1, iterations=iterations,

@@ -117,6 +117,8 @@ from __future__ import annotations
 import math
 
 from .._registry import check_params
+from .._validation import check_count as _integer
+from .._validation import check_positive as _positive
 from ..backend import get_namespace, get_ndimage
 from ..filters import orientation_threshold, rmap, shock_filter
 from ..operators import gradients as grad_ops
@@ -267,22 +269,6 @@ def tv_l1(image, kernel, *, lam=2e-2, beta_max=1.0, beta_min=1e-3, rate=2.0, rat
             break
         beta = max(beta / rate, beta_min)
     return p.finish(x)
-
-
-def _positive(name, value):
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive number; got {value!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"{name} must be a positive finite number; got {value}")
-    return value
-
-
-def _integer(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
-    return int(value)
 
 
 # --------------------------------------------------------------------------------------

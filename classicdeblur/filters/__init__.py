@@ -41,6 +41,7 @@ import numbers
 
 import numpy as np
 
+from .._validation import check_positive as _check_positive
 from ..backend import is_cupy
 from ..solvers._shrink import resolve_engine
 from . import _reference
@@ -68,16 +69,6 @@ def _check_gradients(gx, gy):
     if gx.shape != gy.shape:
         raise ValueError(f"gx and gy must have the same shape; got {gx.shape} and {gy.shape}")
     return gx, gy
-
-
-def _check_positive(name, value):
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive finite number; got {value!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"{name} must be a positive finite number; got {value}")
-    return value
 
 
 def _check_sigma(name, value):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from .. import backend
 from ..backend import get_namespace
 from ..solvers.cg import conjugate_gradient
-from .functional import BOUNDARIES, _check_boundary, _fft_conv_circular, convolve, pad_adjoint, psf2otf
+from .functional import _check_boundary, _fft_conv_circular, convolve, pad_adjoint, psf2otf
 
 __all__ = ["LinearOperator", "BlurOperator", "KernelOperator"]
 

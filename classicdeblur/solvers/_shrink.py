@@ -50,6 +50,7 @@ import warnings
 import numpy as np
 
 from .._deps import numba_cuda_available
+from .._validation import check_positive as _check_positive
 from ..backend import get_namespace, is_cupy
 
 __all__ = [
@@ -84,13 +85,6 @@ def _check_alpha(alpha):
     if not 0.0 < alpha <= 1.0:
         raise ValueError(f"alpha must satisfy 0 < alpha <= 1; got {alpha}")
     return alpha
-
-
-def _check_positive(name, value):
-    value = float(value)
-    if not value > 0 or not math.isfinite(value):
-        raise ValueError(f"{name} must be a positive finite number; got {value}")
-    return value
 
 
 # --------------------------------------------------------------------------------------

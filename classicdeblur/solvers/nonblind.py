@@ -46,10 +46,11 @@ from __future__ import annotations
 
 import math
 
-
 from .. import backend
 from .._registry import Registry, check_params
+from .._validation import check_count as _count
 from .._validation import check_image_kernel
+from .._validation import check_positive as _positive
 from ..backend import asarray_on, get_namespace
 from ..operators import gradients as grad_ops
 from ..operators.functional import crop, edgetaper, pad, psf2otf, wrap_pad
@@ -144,19 +145,6 @@ class _Problem:
     def finish(self, x):
         xp = self.xp
         return xp.clip(crop(x, self.widths), 0, 1).astype(self.dtype, copy=False)
-
-
-def _positive(name, value):
-    value = float(value)
-    if not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"{name} must be a positive finite number; got {value}")
-    return value
-
-
-def _count(name, value, minimum=0):
-    if isinstance(value, bool) or int(value) != value or int(value) < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
-    return int(value)
 
 
 # --------------------------------------------------------------------------------------
