@@ -14,6 +14,7 @@ Usage::
     .venv/bin/python -m benchmarks.blind --data ../shared/data                 # full set
     .venv/bin/python -m benchmarks.blind --data ../shared/data --quick         # 3 faces x 8 kernels
     .venv/bin/python -m benchmarks.blind --data ../shared/data --limit 12 --jobs 2
+    .venv/bin/python -m benchmarks.blind --speed      # seconds per image at 128..1024 px
 
 ``--limit N`` takes N images evenly spread over the set (FFHQ and CelebA alike).
 
@@ -34,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks._data import load_set, machine
-from benchmarks.nonblind import _render
+from benchmarks.nonblind import _render, format_speed, speed
 from classicdeblur.api import deblur, deconvolve, methods
 from classicdeblur.degrade import degrade, pair_seed
 from classicdeblur.metrics import error_ratio, evaluate, kernel_similarity
@@ -168,7 +169,7 @@ def plot(table, path, title):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig, ax = plt.subplots(figsize=(9, 4.5))
     for t in table:
         if t["method"] == "blurred input":
             ax.axhline(t["psnr"], color="0.5", ls="--", lw=1, label="blurred input")
@@ -181,7 +182,7 @@ def plot(table, path, title):
     ax.set_xlabel("median seconds per 256x256 image (CPU, one process)")
     ax.set_ylabel("mean shift-tolerant PSNR (dB)")
     ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7, loc="best")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     tmp = path.with_suffix(".tmp.png")
     fig.savefig(tmp, dpi=120)
@@ -191,7 +192,7 @@ def plot(table, path, title):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--data", type=Path, required=True, help="the shared data folder (../shared/data)")
+    p.add_argument("--data", type=Path, default=None, help="the shared data folder (../shared/data)")
     p.add_argument("--set", default="faces-256", choices=("faces-256", "yaleb-256"))
     p.add_argument("--methods", nargs="*", default=None, help="blind methods (default: all)")
     p.add_argument("--quick", action="store_true", help="3 images x 8 kernels")
@@ -200,7 +201,18 @@ def main(argv=None):
     p.add_argument("--jobs", type=int, default=1, help="worker processes (each case is single-threaded)")
     p.add_argument("--out", type=Path, default=Path("benchmarks/results"), help="folder for the CSV and plot")
     p.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
+    p.add_argument("--speed", action="store_true",
+                   help="only the speed table: seconds per face image at 128..1024 px (median of 5 after a warm-up)")
+    p.add_argument("--sizes", type=int, nargs="*", default=[128, 256, 512, 1024], help="sizes for --speed")
     args = p.parse_args(argv)
+    if args.speed:
+        names = [m.name for m in methods("blind")] if args.methods is None else args.methods
+        run = lambda y, k, name: deblur(y, name, kernel_size=max(k.shape), device="cpu", rng=0)  # noqa: E731
+        print(f"Seconds per gray face image, blind, kernel levin:4 (27x27), CPU (one process); {machine()}")
+        print(format_speed(speed(names, args.sizes, run=run), args.sizes, markdown=args.markdown))
+        return
+    if args.data is None:
+        p.error("--data is required (the shared data folder, e.g. ../shared/data)")
     limit = 3 if args.quick else args.limit
     screening = (False,) if args.no_screening else (False, True)
     rows = run(args.data, set_name=args.set, method_names=args.methods, limit=limit, screening=screening,
@@ -213,9 +225,9 @@ def main(argv=None):
         w.writerows(rows)
     table = summarise(rows)
     n_img = len({r["image"] for r in rows})
-    title = (f"Blind methods: {args.set} ({n_img} images) x 8 Levin kernels, sigma 0.01 + 8-bit, "
+    title = (f"Blind methods: {args.set} ({n_img} images) x 8 Levin kernels, sigma 0.01 + 8-bit,\n"
              f"kernel size = true size; {machine()}")
-    print("\n" + title)
+    print("\n" + title.replace("\n", " "))
     print(format_table(table, markdown=args.markdown))
     scr = format_screening(table, markdown=args.markdown)
     if scr:

@@ -16,12 +16,15 @@ def _in_copy(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
 
 
-def test_python_example_runs(tmp_path, monkeypatch):
+def test_python_examples_run(tmp_path, monkeypatch):
     _in_copy(tmp_path, monkeypatch)
     blocks = re.findall(r"```python\n(.*?)```", README, flags=re.S)
-    assert blocks, "README has no Python example"
-    exec(compile(blocks[0], "README.md", "exec"), {})
+    assert len(blocks) >= 2, "README has no Python examples"
+    namespace = {}
+    for block in blocks:  # later blocks continue the first one
+        exec(compile(block, "README.md", "exec"), namespace)
     assert (tmp_path / "sharp.png").exists()
+    assert namespace["res"].kernel.shape == (19, 19) and namespace["res"].info["history"]
 
 
 def test_first_run_command(tmp_path, monkeypatch):
@@ -30,3 +33,11 @@ def test_first_run_command(tmp_path, monkeypatch):
     argv = shlex.split(line)[1:]
     assert main(argv + ["-q"]) == 0
     assert (tmp_path / "sharp.png").exists()
+
+
+def test_blind_run_command(tmp_path, monkeypatch):
+    _in_copy(tmp_path, monkeypatch)
+    text = README.replace("\\\n", " ")
+    line = next(l for l in text.splitlines() if l.startswith(".venv/bin/classicdeblur run ") and "--method" in l)
+    assert main(shlex.split(line)[1:] + ["-q"]) == 0
+    assert (tmp_path / "blind.png").exists() and (tmp_path / "kernel.png").exists()
