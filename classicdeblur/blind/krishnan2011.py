@@ -222,11 +222,12 @@ class _Krishnan(Estimator):
     # ------------------------------------------------------------------ k-step
     def k_step(self, state):
         memo = state.memo
-        if state.x is not memo["x_ret"]:
-            # pixel screening changed the intermediate image: carry its change to the derivatives
-            diff = _valid_gradients(state.x) - _valid_gradients(memo["x_ret"])
-            memo["latent"] = memo["latent"] + diff * memo["scale"]
         x, y = memo["latent"], memo["y"]
+        if state.x is not memo["x_ret"]:
+            # pixel screening changed the intermediate image: leave its screened derivatives out
+            # of this k-step (the ISTA estimate itself is kept for the next x-step)
+            screened = _valid_gradients(state.x) != _valid_gradients(memo["x_ret"])
+            x = state.xp.where(screened, 0, x)
         pairs = [(x[..., 0], y[..., 0]), (x[..., 1], y[..., 1])]
         system = KernelSystem(pairs, state.level.kernel_size)
         # (4) by IRLS for psi ||k||_1 (exponent 1, eps 1e-4): one reweighting warm-started at k
