@@ -14,6 +14,7 @@ Usage::
     .venv/bin/python -m benchmarks.blind --data ../shared/data                 # full set
     .venv/bin/python -m benchmarks.blind --data ../shared/data --quick         # 3 faces x 8 kernels
     .venv/bin/python -m benchmarks.blind --data ../shared/data --limit 12 --jobs 2
+    .venv/bin/python -m benchmarks.blind --data ../shared/data --only 69037 --no-screening
     .venv/bin/python -m benchmarks.blind --speed      # seconds per image at 128..1024 px
 
 ``--limit N`` takes N images evenly spread over the set (FFHQ and CelebA alike).
@@ -104,10 +105,11 @@ def _case(args):
     return rows
 
 
-def run(data, *, set_name="faces-256", method_names=None, limit=None, screening=(False, True), jobs=1,
+def run(data, *, set_name="faces-256", method_names=None, limit=None, only=None, screening=(False, True), jobs=1,
         progress=True):
-    """Per-case rows for every (image, kernel, method, screening)."""
-    images = spread(load_set(set_name, data), limit)
+    """Per-case rows for every (image, kernel, method, screening); ``only`` filters images by name."""
+    images = [item for item in load_set(set_name, data) if only is None or only in item[0]]
+    images = spread(images, limit)
     runs = entries(method_names)
     cases = [(n, img, kname, runs, screening) for n, img in images for kname in list_kernels("levin")]
     rows = []
@@ -197,6 +199,7 @@ def main(argv=None):
     p.add_argument("--methods", nargs="*", default=None, help="blind methods (default: all)")
     p.add_argument("--quick", action="store_true", help="3 images x 8 kernels")
     p.add_argument("--limit", type=int, default=None, help="N images evenly spread over the set")
+    p.add_argument("--only", default=None, help="only images whose name contains this (e.g. 69037)")
     p.add_argument("--no-screening", action="store_true", help="skip the pixel-screening runs")
     p.add_argument("--jobs", type=int, default=1, help="worker processes (each case is single-threaded)")
     p.add_argument("--out", type=Path, default=Path("benchmarks/results"), help="folder for the CSV and plot")
@@ -215,10 +218,10 @@ def main(argv=None):
         p.error("--data is required (the shared data folder, e.g. ../shared/data)")
     limit = 3 if args.quick else args.limit
     screening = (False,) if args.no_screening else (False, True)
-    rows = run(args.data, set_name=args.set, method_names=args.methods, limit=limit, screening=screening,
-               jobs=args.jobs)
+    rows = run(args.data, set_name=args.set, method_names=args.methods, limit=limit, only=args.only,
+               screening=screening, jobs=args.jobs)
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / f"blind-{args.set}"
+    stem = args.out / (f"blind-{args.set}" + (f"-{args.only}" if args.only else ""))
     with open(stem.with_suffix(".csv"), "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
