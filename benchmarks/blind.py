@@ -210,9 +210,11 @@ def main(argv=None):
     args = p.parse_args(argv)
     if args.speed:
         names = [m.name for m in methods("blind")] if args.methods is None else args.methods
-        run = lambda y, k, name: deblur(y, name, kernel_size=max(k.shape), device="cpu", rng=0)  # noqa: E731
+        def one(y, k, name):
+            return deblur(y, name, kernel_size=max(k.shape), device="cpu", rng=0)
+
         print(f"Seconds per gray face image, blind, kernel levin:4 (27x27), CPU (one process); {machine()}")
-        print(format_speed(speed(names, args.sizes, run=run), args.sizes, markdown=args.markdown))
+        print(format_speed(speed(names, args.sizes, run=one), args.sizes, markdown=args.markdown))
         return
     if args.data is None:
         p.error("--data is required (the shared data folder, e.g. ../shared/data)")
