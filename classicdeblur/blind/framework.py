@@ -36,6 +36,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .. import backend
 from ..backend import get_namespace
 from ..color import to_luminance
@@ -143,6 +145,12 @@ class Estimator:
     def k_step(self, state: LevelState):
         """Return the new (unconstrained) kernel; the framework projects and re-centres it."""
         raise NotImplementedError
+
+    def on_shift(self, state: LevelState, shift) -> None:
+        """Called when re-centring moved the kernel by ``shift``; ``state.x`` is already shifted back.
+
+        Methods that keep their own latent estimate (in ``state.memo``) shift it here.
+        """
 
     def final_step(self, image, kernel):
         """Restore the full-resolution input with the final kernel (default: :attr:`final_method`)."""
@@ -274,8 +282,6 @@ def run_blind(image, estimator: Estimator, *, kernel_size=None, rng=None, pixel_
         ``history`` (one dict per alternation), ``timings`` and, for a flat
         image, a ``warning``.
     """
-    import numpy as np
-
     xp = get_namespace(image)
     rng = np.random.default_rng(rng)
     size = default_kernel_size(image.shape, kernel_size)
@@ -322,6 +328,7 @@ def run_blind(image, estimator: Estimator, *, kernel_size=None, rng=None, pixel_
             k_new, shift = recenter(k_new)
             if shift != (0, 0):
                 state.x = shift_image(state.x, (-shift[0], -shift[1]))
+                estimator.on_shift(state, shift)
             change = float(xp.linalg.norm(k_new - state.k) / max(float(xp.linalg.norm(state.k)), 1e-12))
             state.k = k_new
             t3 = time.perf_counter()

@@ -101,7 +101,7 @@ from .._validation import check_positive as _positive
 from ..operators import gradients as grad_ops
 from ..operators.functional import psf2otf
 from . import BLIND
-from .constraints import project_kernel, recenter, shift_image
+from .constraints import shift_image
 from .framework import Estimator, run_blind
 from .kstep import KernelSystem
 from .pyramid import resize
@@ -232,11 +232,11 @@ class _Krishnan(Estimator):
         system = KernelSystem(pairs, state.level.kernel_size)
         # (4) by IRLS for psi ||k||_1 (exponent 1, eps 1e-4): one reweighting warm-started at k
         k = system.solve_l1(self.psi, state.k, outer=1, maxiter=self.cg_iterations, eps=self.irls_eps)
-        # the framework projects and re-centres k and shifts its image; shift the derivatives alike
-        _, shift = recenter(project_kernel(k, threshold=self.kernel_threshold, min_component=self.min_component))
-        if shift != (0, 0):
-            memo["latent"] = shift_image(memo["latent"], (-shift[0], -shift[1]))
         return k
+
+    def on_shift(self, state, shift):
+        # the framework re-centred k and shifted its image: shift the latent derivatives alike
+        state.memo["latent"] = shift_image(state.memo["latent"], (-shift[0], -shift[1]))
 
     # ------------------------------------------------------------------ helpers
     def _integrate(self, state):

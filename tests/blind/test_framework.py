@@ -201,3 +201,27 @@ def test_history_data_term_equals_the_gradient_residual(shape):
     x, y, k = rng.random(shape), rng.random(shape), rng.random((5, 5))
     ref = sum(((convolve(f(x), k, boundary="circular") - f(y)) ** 2).sum() for f in (gradients.dx, gradients.dy))
     assert np.isclose(_DataTerm(y)(x, k), ref)
+
+
+def test_on_shift_reports_the_recentring(face):
+    class OffCentre(Estimator):
+        iterations, min_iterations = 1, 1
+
+        def __init__(self):
+            self.shifts = []
+
+        def x_step(self, state):
+            return state.y
+
+        def k_step(self, state):
+            k = np.zeros_like(state.k)
+            k[0, state.level.kernel_size // 2] = 1  # a delta at the top edge: re-centring moves it down
+            return k
+
+        def on_shift(self, state, shift):
+            self.shifts.append((state.level.kernel_size, shift))
+
+    est = OffCentre()
+    _, k, _ = run_blind(face, est, kernel_size=7, max_levels=2)
+    assert k[3, 3] == 1
+    assert est.shifts == [(size, (size // 2, 0)) for size, _ in est.shifts] and len(est.shifts) == 2
