@@ -176,7 +176,10 @@ def deblur(image, method, *, kernel_size=None, device="auto", rng=None, **params
     rng : int or numpy.random.Generator, optional
         Seed for any random choice, so runs reproduce.
     **params
-        Parameters of the method.
+        Parameters of the method. Face methods (``exemplar``, ``anwar2018``,
+        ``tian2015``) run on whole photos too and also take ``face_box``
+        ``(x, y, w, h)``, ``faces`` (``"largest"`` or ``"all"``) and
+        ``context`` (see :func:`classicdeblur.faces.photo.deblur_photo`).
 
     Returns
     -------
@@ -188,7 +191,11 @@ def deblur(image, method, *, kernel_size=None, device="auto", rng=None, **params
         Unknown method, or a kernel size that is even or larger than the image.
     """
     fn = _blind().get(method)
-    check_params(fn, f"blind method {method!r}", params, reserved=("kernel_size", "rng"))
+    face = bool(_blind().meta(method).get("face"))
+    # a face method runs through the whole-photo path, which takes these itself
+    photo_keys = ("faces", "context", "face_box") if face else ()
+    check_params(fn, f"blind method {method!r}", {k: v for k, v in params.items() if k not in photo_keys},
+                 reserved=("kernel_size", "rng"))
     image = check_image(image)
     if kernel_size is not None:
         if int(kernel_size) % 2 == 0 or int(kernel_size) < 3:
@@ -199,7 +206,13 @@ def deblur(image, method, *, kernel_size=None, device="auto", rng=None, **params
             )
     dev, xp, x = _on_device(image, device)
     t0 = time.perf_counter()
-    out, kernel, info = fn(x, kernel_size=kernel_size, rng=np.random.default_rng(rng), **params)
+    if face:
+        # a face method on any photo: kernel from the face region, the whole photo restored
+        from .faces.photo import deblur_photo
+
+        out, kernel, info = deblur_photo(x, fn, kernel_size=kernel_size, rng=np.random.default_rng(rng), **params)
+    else:
+        out, kernel, info = fn(x, kernel_size=kernel_size, rng=np.random.default_rng(rng), **params)
     info = {"method": method, "device": dev, "params": dict(params), **info}
     info["seconds"] = time.perf_counter() - t0
     return DeblurResult(_back(out, image), backend.to_numpy(kernel), info)

@@ -1,6 +1,6 @@
 """Command-line interface: a thin shell over the public API.
 
-``classicdeblur run|methods|blur|synth|eval|kernels``. Bad input gives one line on
+``classicdeblur run|methods|blur|synth|eval|kernels|exemplars``. Bad input gives one line on
 stderr and exit code 2; the solvers never call :func:`sys.exit`.
 """
 
@@ -80,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--pixel-screening", action="store_true",
                    help="blind methods: correct the intermediate image before each kernel step "
                         "(pixel screening, Zhang et al. 2022)")
+    g.add_argument("--face-box", default=None, metavar="X,Y,W,H",
+                   help="face methods (and -p face_guided=True): where the face is, when the detector misses it")
     g = r.add_argument_group("backend")
     g.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto", help="where to compute")
     g = r.add_argument_group("output")
@@ -122,6 +124,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     k = add("kernels", "list the shipped kernel banks")
     k.add_argument("bank", nargs="?", default=None, help="only this bank (levin, lai, ...)")
+
+    x = add("exemplars", "build the face-exemplar database (needs the 'faces' extra)")
+    xs = x.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser, required=True)
+    xb = xs.add_parser("build", help="detect, align and mask faces; learn the face priors",
+                       formatter_class=fmt, parents=[quiet])
+    xb.add_argument("faces_dir", type=Path, metavar="FACES_DIR",
+                    help="folder of sharp face photos, or of one sub-folder per identity")
+    xb.add_argument("-o", "--output", type=Path, required=True, metavar="DB", help="database folder")
+    xb.add_argument("--size", type=int, default=128, help="side of the aligned crops (multiple of 8)")
+    xb.add_argument("--limit", type=int, default=None, help="at most this many exemplars")
+    xb.add_argument("--per-identity", type=int, default=None,
+                    help="at most this many per identity (chosen to cover poses and expressions)")
+    xb.add_argument("--exclude-first-identities", type=int, default=0,
+                    help="skip the first N identity folders (natural order), e.g. a test set's people")
+    xb.add_argument("--upsample", type=int, default=1, help="face detector upsampling")
+    xb.add_argument("--tolerance", type=float, default=0.06,
+                    help="skip faces with landmarks more than this fraction of --size outside the crop")
+    xb.add_argument("--source", default=None, help="source description for the manifest")
+    xb.add_argument("--terms", default=None, help="terms of use for the manifest")
+    xb.add_argument("--overwrite", action="store_true", help="replace an existing database")
+    xl = xs.add_parser("learn", help="(re)learn the face priors of an existing database",
+                       formatter_class=fmt, parents=[quiet])
+    xl.add_argument("db", type=Path, nargs="?", default=None, metavar="DB",
+                    help="database folder (default: the shipped one)")
+    xl.add_argument("--only", action="append", default=None, metavar="NAME",
+                    help="only this prior (repeatable)")
     return p
 
 
@@ -174,7 +202,7 @@ def _cmd_run(args) -> int:
             if args.kernel is None:
                 raise ClassicDeblurError(f"method {method!r} is non-blind: give --kernel FILE|levin:N")
             for flag, value in (("--kernel-size", args.kernel_size), ("--seed", args.seed),
-                                ("--pixel-screening", args.pixel_screening or None)):
+                                ("--pixel-screening", args.pixel_screening or None), ("--face-box", args.face_box)):
                 if value is not None:
                     raise ClassicDeblurError(f"{flag} applies to blind methods; {method!r} is non-blind")
             kernel = api.resolve_kernel(args.kernel)
@@ -184,6 +212,8 @@ def _cmd_run(args) -> int:
                 raise ClassicDeblurError(f"method {method!r} is blind: use --kernel-size, not --kernel")
             if args.pixel_screening:
                 params["pixel_screening"] = True
+            if args.face_box is not None:
+                params["face_box"] = args.face_box
             res = api.deblur(data.image, method, kernel_size=args.kernel_size, device=args.device,
                              rng=0 if args.seed is None else args.seed, **params)
             image, kernel = res.image, res.kernel
@@ -277,8 +307,33 @@ def _cmd_kernels(args) -> int:
     return EXIT_OK
 
 
+def _cmd_exemplars(args, argv=None) -> int:
+    from ._progress import Progress
+    from .faces.exemplars import build_database, learn_priors
+
+    log = (lambda *a, **k: None) if args.quiet else (lambda msg: print(msg))
+    if args.action == "learn":
+        db = learn_priors(args.db, args.only, log=log)
+        if not args.quiet:
+            print(f"priors of {db.path}: {', '.join(db.manifest.get('priors', {})) or 'none'}")
+        return EXIT_OK
+    import shlex
+
+    command = "classicdeblur " + shlex.join(argv if argv is not None else sys.argv[1:])
+    with Progress(f"exemplars from {args.faces_dir}", enabled=not args.quiet) as progress:
+        db = build_database(args.faces_dir, args.output, size=args.size, limit=args.limit,
+                            per_identity=args.per_identity,
+                            exclude_first_identities=args.exclude_first_identities,
+                            upsample=args.upsample, tolerance=args.tolerance, overwrite=args.overwrite,
+                            source=args.source, terms=args.terms, command=command, progress=progress,
+                            log=log)
+    if not args.quiet:
+        print(f"wrote {len(db)} exemplars to {args.output}")
+    return EXIT_OK
+
+
 _COMMANDS = {"run": _cmd_run, "methods": _cmd_methods, "blur": _cmd_blur, "synth": _cmd_synth,
-             "eval": _cmd_eval, "kernels": _cmd_kernels}
+             "eval": _cmd_eval, "kernels": _cmd_kernels, "exemplars": _cmd_exemplars}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -289,6 +344,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return EXIT_USAGE
+        if args.command == "exemplars":
+            return _cmd_exemplars(args, argv)
         return _COMMANDS[args.command](args)
     except SystemExit as exc:  # --help and --version
         return int(exc.code or 0)

@@ -16,6 +16,8 @@ __all__ = [
     "DeviceUnavailableError",
     "InvalidParameterError",
     "ImageWriteError",
+    "FacesUnavailableError",
+    "NoFaceError",
 ]
 
 
@@ -57,3 +59,15 @@ class InvalidParameterError(ClassicDeblurError, TypeError):
 
 class ImageWriteError(ClassicDeblurError):
     """An output cannot be written (missing folder, permissions, disk full)."""
+
+
+class FacesUnavailableError(ClassicDeblurError):
+    """The face tools need dlib and the ``faces`` extra (``face-recognition-models``), which are missing."""
+
+
+class NoFaceError(ClassicDeblurError):
+    """No face was found in an image where one is required."""
+
+    def __init__(self, message="no face found in the image; give its position with --face-box x,y,w,h "
+                 "(face_box=(x, y, w, h) in Python)"):
+        super().__init__(message)

@@ -115,6 +115,7 @@ from ..solvers._shrink import ENGINES
 from ..solvers.nonblind import NONBLIND
 from . import BLIND
 from .framework import Estimator, run_blind
+from .guidance import face_guide
 from .kstep import KernelSystem
 
 __all__ = [
@@ -379,7 +380,7 @@ class Cho2009(Estimator):
                                     radius=self.radius, dt=self.dt * scale,
                                     shock_iterations=self.shock_iterations, engine=self.engine)
         state.memo["threshold"] = threshold
-        system = KernelSystem(kernel_pairs(px, py, state.y), state.k.shape[0])  # Eq. (5)
+        system = KernelSystem(self.guided(state, kernel_pairs(px, py, state.y)), state.k.shape[0])  # Eq. (5)
         return system.solve_l2(self.beta, state.k, maxiter=self.cg_iterations)
 
 
@@ -390,7 +391,7 @@ class Cho2009(Estimator):
 def cho2009(image, *, kernel_size=None, rng=None, alpha=0.3, beta=5.0, r=0.05, decay=0.9, sigma_spatial=2.0,
             sigma_range=0.5, radius=2, dt=1.0, shock_iterations=1, cg_iterations=20, iterations=7,
             final_method="hyper_laplacian", final_params=None, engine="auto", pixel_screening=False,
-            screening_params=None):
+            screening_params=None, face_guided=False, face_box=None, exemplars=None):
     r"""Blind deblurring of Cho & Lee (2009), "Fast motion deblurring".
 
     Parameters
@@ -433,6 +434,14 @@ def cho2009(image, *, kernel_size=None, rng=None, alpha=0.3, beta=5.0, r=0.05, d
         screening of Zhang et al. (2022).
     screening_params : dict, optional
         Parameters of :func:`~classicdeblur.blind.screening.screen`.
+    face_guided : bool
+        Restrict the kernel step to the face's salient structures (outline,
+        eyes, mouth; Pan et al. 2014) found from its landmarks
+        (:mod:`~classicdeblur.blind.guidance`).
+    face_box : (x, y, w, h), optional
+        Where the face is, for ``face_guided`` when the detector misses it.
+    exemplars : str, path or ExemplarDB, optional
+        Exemplars matched for ``face_guided`` when no face is detected.
 
     Returns
     -------
@@ -462,5 +471,11 @@ def cho2009(image, *, kernel_size=None, rng=None, alpha=0.3, beta=5.0, r=0.05, d
     est = Cho2009(alpha=alpha, beta=beta, r=r, decay=decay, sigma_spatial=sigma_spatial, sigma_range=sigma_range,
                   radius=radius, dt=dt, shock_iterations=shock_iterations, cg_iterations=cg_iterations,
                   iterations=iterations, final_method=final_method, final_params=final_params, engine=engine)
-    return run_blind(image, est, kernel_size=kernel_size, rng=rng, pixel_screening=pixel_screening,
-                     screening_params=screening_params)
+    guide_info = None
+    if face_guided:
+        est.guide, guide_info = face_guide(image, face_box=face_box, exemplars=exemplars)
+    out, k, info = run_blind(image, est, kernel_size=kernel_size, rng=rng, pixel_screening=pixel_screening,
+                             screening_params=screening_params)
+    if guide_info is not None:
+        info["face_guide"] = guide_info
+    return out, k, info

@@ -33,6 +33,8 @@ images run on the CPU and CuPy images on the GPU.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import time
 from dataclasses import dataclass, field
 
@@ -48,11 +50,39 @@ from ..solvers.nonblind import deconvolve
 from .constraints import project_kernel, recenter, shift_image
 from .pyramid import Level, resize, resize_kernel, schedule
 
-__all__ = ["Estimator", "LevelState", "run_blind", "default_kernel_size", "gradient_pairs", "FLAT_STD"]
+__all__ = ["Estimator", "LevelState", "run_blind", "default_kernel_size", "gradient_pairs", "restoring", "FLAT_STD"]
 
 #: Below this standard deviation of the luminance, an image is flat: it has no
 #: edges to estimate a kernel from, and is returned with a delta kernel.
 FLAT_STD = 1e-3
+
+
+_RESTORE_TARGET = contextvars.ContextVar("restore_target", default=None)
+
+
+@contextlib.contextmanager
+def restoring(image):
+    """Within this block, :func:`run_blind`'s final step restores ``image`` instead of its input.
+
+    The whole-photo path (:func:`classicdeblur.faces.photo.deblur_photo`)
+    estimates the kernel on a face crop and restores the whole photo with
+    the method's own final step.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from classicdeblur.blind.xu2010 import xu2010
+    >>> photo = np.random.default_rng(0).random((40, 40))
+    >>> with restoring(photo):
+    ...     out, k, info = xu2010(photo[8:32, 8:32], kernel_size=3)
+    >>> out.shape
+    (40, 40)
+    """
+    token = _RESTORE_TARGET.set(image)
+    try:
+        yield
+    finally:
+        _RESTORE_TARGET.reset(token)
 
 
 @dataclass
@@ -127,6 +157,8 @@ class Estimator:
     min_component = 0.1
     final_method = "hyper_laplacian"
     final_params: dict = {}
+    #: Optional :class:`~classicdeblur.blind.guidance.FaceGuide` restricting the k-step to a face's structures.
+    guide = None
 
     def init_kernel(self, size, xp, dtype):
         """Kernel of the coarsest level: a centred 3-pixel horizontal bar (Krishnan et al. 2011)."""
@@ -145,6 +177,10 @@ class Estimator:
     def k_step(self, state: LevelState):
         """Return the new (unconstrained) kernel; the framework projects and re-centres it."""
         raise NotImplementedError
+
+    def guided(self, state: LevelState, pairs):
+        """The k-step ``pairs`` restricted to the face structures when :attr:`guide` is set (else unchanged)."""
+        return pairs if self.guide is None else self.guide.apply(state, pairs)
 
     def on_shift(self, state: LevelState, shift) -> None:
         """Called when re-centring moved the kernel by ``shift``; ``state.x`` is already shifted back.
@@ -289,7 +325,8 @@ def run_blind(image, estimator: Estimator, *, kernel_size=None, rng=None, pixel_
     t_start = time.perf_counter()
     if float(gray.std()) < FLAT_STD:
         k = _delta(size, xp, gray.dtype)
-        return image.copy(), k, {"kernel_size": size, "levels": [], "iterations": 0, "history": [],
+        target = _RESTORE_TARGET.get()
+        return (image if target is None else target).copy(), k, {"kernel_size": size, "levels": [], "iterations": 0, "history": [],
                                  "timings": {}, "warning": "flat image: no edges to estimate a kernel from"}
     screen = None
     if pixel_screening:
@@ -339,7 +376,8 @@ def run_blind(image, estimator: Estimator, *, kernel_size=None, rng=None, pixel_
                 break
         x, k = state.x, state.k
     t_final = time.perf_counter()
-    restored = estimator.final_step(image, k)
+    target = _RESTORE_TARGET.get()
+    restored = estimator.final_step(image if target is None else target, k)
     t_end = time.perf_counter()
     info = {
         "kernel_size": size,

@@ -129,6 +129,7 @@ from ..solvers.nonblind import NONBLIND, _Problem
 from . import BLIND
 from .constraints import project_kernel
 from .framework import Estimator, run_blind
+from .guidance import face_guide
 from .kstep import KernelSystem, fourier_kernel
 
 __all__ = ["xu2010", "tv_l1", "first_significant_jump"]
@@ -375,7 +376,7 @@ class _XuJia(Estimator):
         sx, sy = self._selection(state, lv["tau_r"], lv["tau_s"])
         lv["used"] = (lv["tau_r"], lv["tau_s"])
         gxb, gyb = lv["gb"]
-        pairs = [(sx, gxb), (sy, gyb)]
+        pairs = self.guided(state, [(sx, gxb), (sy, gyb)])
         if not bool((sx != 0).any() | (sy != 0).any()):
             return state.k  # no edge selected (flat level): keep the kernel
         k = fourier_kernel(pairs, state.level.kernel_size, self.gamma)
@@ -440,6 +441,9 @@ def xu2010(
     final="tv_l1",
     final_params=None,
     engine="auto",
+    face_guided=False,
+    face_box=None,
+    exemplars=None,
 ):
     r"""Blind deblurring by two-phase kernel estimation (Xu & Jia, ECCV 2010).
 
@@ -492,6 +496,15 @@ def xu2010(
         and the continuation of :func:`tv_l1`).
     engine : {"auto", "numpy", "numba", "cuda"}
         Engine of the per-pixel filters and shrinkages.
+
+    face_guided : bool
+        Restrict the kernel step to the face's salient structures (outline,
+        eyes, mouth; Pan et al. 2014) found from its landmarks
+        (:mod:`~classicdeblur.blind.guidance`).
+    face_box : (x, y, w, h), optional
+        Where the face is, for ``face_guided`` when the detector misses it.
+    exemplars : str, path or ExemplarDB, optional
+        Exemplars matched for ``face_guided`` when no face is detected.
 
     Returns
     -------
@@ -551,7 +564,12 @@ def xu2010(
         est.final_step = lambda img, ker: tv_l1(img, ker, **{"engine": engine, **final_params})
     else:
         est.final_method, est.final_params = final, final_params
+    guide_info = None
+    if face_guided:
+        est.guide, guide_info = face_guide(image, face_box=face_box, exemplars=exemplars)
     restored, k, info = run_blind(image, est, kernel_size=kernel_size, rng=rng, pixel_screening=pixel_screening)
+    if guide_info is not None:
+        info["face_guide"] = guide_info
     info["isd"] = est.isd_history
     info["final"] = final
     return restored, k, info

@@ -1,0 +1,243 @@
+"""Face detection, 68-point landmarks and identity embeddings (dlib).
+
+* detection: dlib's HOG frontal face detector (Dalal & Triggs 2005, as trained by
+  King 2015), optionally on an upsampled image;
+* landmarks: the 68-point iBUG layout (Sagonas et al. 2013) from dlib's regression
+  tree ensemble (Kazemi & Sullivan, CVPR 2014): jaw 0-16, brows 17-26, nose 27-35,
+  eyes 36-47, mouth 48-67; coordinates are ``(x, y)`` image pixels;
+* embedding: dlib's ResNet face descriptor (128-D); Euclidean distance below 0.6
+  means "same person".
+
+Images are floats in [0, 1], gray ``(M, N)`` or colour ``(M, N, C)``; they are
+rounded to 8 bits for dlib. CuPy inputs are copied to the host.
+
+Examples
+--------
+>>> import numpy as np
+>>> detect_faces(np.full((64, 64), 0.5))
+[]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._validation import check_count, check_image
+from ..errors import InvalidImageError, InvalidParameterError
+from . import models
+
+__all__ = [
+    "Face",
+    "check_box",
+    "detect_faces",
+    "face_embedding",
+    "face_landmarks",
+    "identity_distance",
+    "to_uint8",
+]
+
+
+@dataclass(eq=False)
+class Face:
+    """One face in an image.
+
+    Attributes
+    ----------
+    box : tuple of int
+        ``(x, y, w, h)`` in image pixels (clipped to the image).
+    score : float
+        Detector confidence (SVM margin; 0 is dlib's default threshold). ``nan`` for
+        a box given by the user.
+    landmarks : ndarray of shape (68, 2)
+        float64 ``(x, y)`` pixel coordinates in iBUG order.
+    """
+
+    box: tuple
+    score: float
+    landmarks: np.ndarray = field(repr=False)
+
+    @property
+    def eyes(self) -> np.ndarray:
+        """Centres of the two eyes, ``[[x, y] (image left), [x, y] (image right)]``."""
+        return np.stack([self.landmarks[36:42].mean(0), self.landmarks[42:48].mean(0)])
+
+
+def _host(a):
+    get = getattr(a, "get", None)  # CuPy -> NumPy
+    return np.asarray(get() if callable(get) and not isinstance(a, np.ndarray) else a)
+
+
+def to_uint8(image, *, rgb=False) -> np.ndarray:
+    """Validate an image and round it to a C-contiguous uint8 array for dlib.
+
+    Gray stays 2-D (replicated to 3 channels with ``rgb=True``); colour keeps its first
+    three channels (alpha dropped; two channels = gray + alpha).
+
+    Examples
+    --------
+    >>> to_uint8(np.array([[0.0, 0.5, 1.0]]))
+    array([[  0, 128, 255]], dtype=uint8)
+    >>> to_uint8(np.zeros((2, 2)), rgb=True).shape
+    (2, 2, 3)
+    """
+    img = _host(check_image(image))
+    if img.ndim == 3:
+        img = img[..., 0] if img.shape[2] <= 2 else img[..., :3]
+    u8 = np.rint(np.clip(img, 0.0, 1.0) * 255.0).astype(np.uint8)
+    if rgb and u8.ndim == 2:
+        u8 = np.repeat(u8[..., None], 3, axis=2)
+    return np.ascontiguousarray(u8)
+
+
+def check_box(box, shape=None) -> tuple:
+    """``box`` as a tuple of four ints ``(x, y, w, h)`` with positive size.
+
+    With ``shape`` the box must overlap the image.
+
+    Examples
+    --------
+    >>> check_box("10, 20, 30, 40")
+    (10, 20, 30, 40)
+    >>> check_box((0, 0, 0, 5))
+    Traceback (most recent call last):
+    ...
+    classicdeblur.errors.InvalidParameterError: face box needs a positive width and height; got (0, 0, 0, 5)
+    """
+    if isinstance(box, str):
+        parts = [p for p in box.replace(" ", "").split(",") if p]
+        try:
+            box = [float(p) for p in parts]
+        except ValueError:
+            box = parts
+    try:
+        vals = [float(v) for v in box]
+    except (TypeError, ValueError):
+        raise InvalidParameterError(f"face box must be four numbers x,y,w,h; got {box!r}") from None
+    if len(vals) != 4 or not all(np.isfinite(vals)):
+        raise InvalidParameterError(f"face box must be four finite numbers x,y,w,h; got {box!r}")
+    x, y, w, h = (int(round(v)) for v in vals)
+    if w <= 0 or h <= 0:
+        raise InvalidParameterError(f"face box needs a positive width and height; got {(x, y, w, h)}")
+    if shape is not None:
+        m, n = shape[:2]
+        if x >= n or y >= m or x + w <= 0 or y + h <= 0:
+            raise InvalidParameterError(f"face box {(x, y, w, h)} lies outside the {n}x{m} image")
+    return x, y, w, h
+
+
+def _rect(box):
+    dlib = models.dlib_module()
+    x, y, w, h = box
+    return dlib.rectangle(int(x), int(y), int(x + w - 1), int(y + h - 1))
+
+
+def _clip_box(left, top, right, bottom, shape):
+    m, n = shape[:2]
+    x0, y0 = max(int(left), 0), max(int(top), 0)
+    x1, y1 = min(int(right) + 1, n), min(int(bottom) + 1, m)
+    return x0, y0, max(x1 - x0, 1), max(y1 - y0, 1)
+
+
+def _points(shape) -> np.ndarray:
+    return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
+
+
+def detect_faces(image, *, upsample=1, threshold=0.0) -> list:
+    """Detect frontal faces and their 68 landmarks, largest face first.
+
+    Parameters
+    ----------
+    image : ndarray (M, N) or (M, N, C)
+        Floats in [0, 1].
+    upsample : int
+        Times the image is doubled before detection (finds faces down to ~40 px with 1).
+    threshold : float
+        Detector score threshold; lower (e.g. -0.5) finds more faces, and more false ones.
+
+    Returns
+    -------
+    list of Face
+        Empty when no face is found.
+
+    Raises
+    ------
+    FacesUnavailableError
+        dlib or the ``faces`` extra is missing.
+
+    Examples
+    --------
+    >>> from classicdeblur.io import read_image
+    >>> faces = detect_faces(read_image("tests/data/astronaut_sharp.png").image)
+    >>> len(faces), faces[0].landmarks.shape
+    (1, (68, 2))
+    """
+    upsample = check_count("upsample", upsample, 0)
+    u8 = to_uint8(image)
+    predictor = models.shape_predictor(68)
+    rects, scores, _ = models.detector().run(u8, upsample, float(threshold))
+    faces = []
+    for r, s in zip(rects, scores):
+        pts = _points(predictor(u8, r))
+        faces.append(Face(_clip_box(r.left(), r.top(), r.right(), r.bottom(), u8.shape), float(s), pts))
+    faces.sort(key=lambda f: (-f.box[2] * f.box[3], -f.score))
+    return faces
+
+
+def face_landmarks(image, box) -> np.ndarray:
+    """The 68 landmarks of the face in ``box`` = ``(x, y, w, h)`` (any box, e.g. a user's).
+
+    The predictor expects a box like the detector's: roughly from the brows to the
+    chin and between the jaw's sides (about 0.8 of the head's width).
+
+    Examples
+    --------
+    >>> from classicdeblur.io import read_image
+    >>> img = read_image("tests/data/astronaut_sharp.png").image
+    >>> face_landmarks(img, (40, 40, 80, 80)).shape
+    (68, 2)
+    """
+    u8 = to_uint8(image)
+    box = check_box(box, u8.shape)
+    return _points(models.shape_predictor(68)(u8, _rect(box)))
+
+
+def face_embedding(image, landmarks) -> np.ndarray:
+    """dlib's 128-D ResNet face descriptor of the face with the given 68 (or 5) landmarks.
+
+    Gray images are replicated to RGB.
+
+    Examples
+    --------
+    >>> from classicdeblur.io import read_image
+    >>> img = read_image("tests/data/astronaut_sharp.png").image
+    >>> e = face_embedding(img, detect_faces(img)[0].landmarks)
+    >>> e.shape, identity_distance(e, e)
+    ((128,), 0.0)
+    """
+    dlib = models.dlib_module()
+    u8 = to_uint8(image, rgb=True)
+    pts = np.asarray(_host(landmarks), dtype=np.float64)
+    if pts.ndim != 2 or pts.shape[1] != 2 or pts.shape[0] not in (5, 68) or not np.isfinite(pts).all():
+        raise InvalidImageError(f"landmarks must be a finite (68, 2) or (5, 2) array; got shape {pts.shape}")
+    x0, y0 = np.floor(pts.min(0)).astype(int)
+    x1, y1 = np.ceil(pts.max(0)).astype(int)
+    rect = dlib.rectangle(int(x0), int(y0), int(x1), int(y1))
+    shape = dlib.full_object_detection(rect, [dlib.point(int(round(x)), int(round(y))) for x, y in pts])
+    desc = models.face_recognizer().compute_face_descriptor(u8, shape)
+    return np.array(desc, dtype=np.float64)
+
+
+def identity_distance(a, b) -> float:
+    """Euclidean distance of two face embeddings (below 0.6: same person for dlib's model).
+
+    Examples
+    --------
+    >>> round(identity_distance(np.zeros(128), np.full(128, 0.1)), 6)
+    1.131371
+    """
+    a, b = np.asarray(_host(a), dtype=np.float64), np.asarray(_host(b), dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"embeddings differ in shape: {a.shape} vs {b.shape}")
+    return float(np.linalg.norm(a - b))
