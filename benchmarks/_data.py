@@ -73,3 +73,42 @@ def machine() -> str:
     import platform
 
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+#: Kernel families of EVALUATION.md for :func:`case_kernels`.
+KERNEL_FAMILIES = ("levin", "lai", "shen")
+#: Sides of the random camera-shake kernels of the ``shen`` family (Shen et al. 2018: 13 to 27 px).
+SHAKE_SIZES = tuple(range(13, 28, 2))
+
+
+def case_kernels(family: str, image_name: str):
+    """``[(kernel_name, kernel)]`` that blur one image in a kernel family.
+
+    * ``levin``: the 8 kernels of Levin et al. 2009 (13-27 px), the same for every image;
+    * ``lai``: the 4 large kernels of Lai et al. 2016 (31, 51, 55 and 75 px);
+    * ``shen``: one random camera-shake kernel (Boracchi & Foi 2012, as Shen et al.
+      2018 draw them) per side 13, 15, ..., 27 px, drawn for each image with the seed
+      ``pair_seed(image_name, "shake:<side>/kernel")``, so any subset reproduces.
+      They are named ``shake:<side>``; the noise seed is ``pair_seed(image_name, name)``
+      as for the bank kernels.
+
+    Examples
+    --------
+    >>> [n for n, _ in case_kernels("lai", "x")]
+    ['lai:1', 'lai:2', 'lai:3', 'lai:4']
+    >>> a = case_kernels("shen", "ffhq/00001")
+    >>> [k.shape[0] for _, k in a] == list(SHAKE_SIZES), a[0][0]
+    (True, 'shake:13')
+    >>> bool(np.array_equal(a[3][1], case_kernels("shen", "ffhq/00001")[3][1]))
+    True
+    """
+    from classicdeblur.degrade import pair_seed
+    from classicdeblur.psf.bank import list_kernels, load_kernel
+    from classicdeblur.psf.generators import boracchi_foi
+
+    if family in ("levin", "lai"):
+        return [(n, load_kernel(n)) for n in list_kernels(family)]
+    if family == "shen":
+        return [(f"shake:{s}", boracchi_foi(s, rng=pair_seed(image_name, f"shake:{s}/kernel")))
+                for s in SHAKE_SIZES]
+    raise ValueError(f"unknown kernel family {family!r}; choose from: {', '.join(KERNEL_FAMILIES)}")

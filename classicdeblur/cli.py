@@ -80,8 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--pixel-screening", action="store_true",
                    help="blind methods: correct the intermediate image before each kernel step "
                         "(pixel screening, Zhang et al. 2022)")
-    g.add_argument("--face-box", default=None, metavar="X,Y,W,H",
-                   help="face methods (and -p face_guided=True): where the face is, when the detector misses it")
+    g.add_argument("--face-box", default=None, metavar="X,Y,W,H|whole",
+                   help="face methods (and -p face_guided=True): where the face is, when the detector misses it; "
+                        "'whole' for a face crop")
     g = r.add_argument_group("backend")
     g.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto", help="where to compute")
     g = r.add_argument_group("output")

@@ -18,7 +18,7 @@ __all__ = ["BLIND", "MODULES", "registry"]
 BLIND = Registry("blind method")
 
 #: Method modules (relative to this package) that register themselves in BLIND.
-MODULES: tuple[str, ...] = ("cho2009", "krishnan2011", "shan2008", "xu2010", "exemplar")
+MODULES: tuple[str, ...] = ("cho2009", "krishnan2011", "shan2008", "xu2010", "exemplar", "anwar2018", "tian2015")
 
 
 def registry() -> Registry:

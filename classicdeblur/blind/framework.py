@@ -50,7 +50,8 @@ from ..solvers.nonblind import deconvolve
 from .constraints import project_kernel, recenter, shift_image
 from .pyramid import Level, resize, resize_kernel, schedule
 
-__all__ = ["Estimator", "LevelState", "run_blind", "default_kernel_size", "gradient_pairs", "restoring", "FLAT_STD"]
+__all__ = ["Estimator", "LevelState", "run_blind", "default_kernel_size", "gradient_pairs", "restoring", "flat_result",
+           "FLAT_STD"]
 
 #: Below this standard deviation of the luminance, an image is flat: it has no
 #: edges to estimate a kernel from, and is returned with a delta kernel.
@@ -285,6 +286,23 @@ def _delta(size, xp, dtype):
     return k
 
 
+def flat_result(image, size):
+    """What a blind method returns for a flat image: the image, a centred delta kernel, a warning.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out, k, info = flat_result(np.full((8, 8), 0.5), 3)
+    >>> float(k[1, 1]), info["warning"]
+    (1.0, 'flat image: no edges to estimate a kernel from')
+    """
+    xp = get_namespace(image)
+    target = _RESTORE_TARGET.get()
+    info = {"kernel_size": size, "levels": [], "iterations": 0, "history": [], "timings": {},
+            "warning": "flat image: no edges to estimate a kernel from"}
+    return (image if target is None else target).copy(), _delta(size, xp, image.dtype), info
+
+
 def run_blind(image, estimator: Estimator, *, kernel_size=None, rng=None, pixel_screening=False,
               screening_params=None, max_levels=None):
     """Estimate the kernel of ``image`` with ``estimator`` and restore the image.
@@ -324,10 +342,7 @@ def run_blind(image, estimator: Estimator, *, kernel_size=None, rng=None, pixel_
     gray = _gray(image)
     t_start = time.perf_counter()
     if float(gray.std()) < FLAT_STD:
-        k = _delta(size, xp, gray.dtype)
-        target = _RESTORE_TARGET.get()
-        return (image if target is None else target).copy(), k, {"kernel_size": size, "levels": [], "iterations": 0, "history": [],
-                                 "timings": {}, "warning": "flat image: no edges to estimate a kernel from"}
+        return flat_result(image, size)
     screen = None
     if pixel_screening:
         from .screening import screen

@@ -15,7 +15,9 @@ A face method expects a face crop. Given a photo, :func:`deblur_photo`
    final step (:func:`~classicdeblur.blind.framework.restoring`).
 
 When the face already fills most of the image (a face crop), the method runs
-on the image as it is.
+on the image as it is; ``face_box="whole"`` says so without detection (a face
+crop too blurred for the detector). A flat image goes to the method as it is
+(the framework returns it with a delta kernel and a warning).
 """
 
 from __future__ import annotations
@@ -89,7 +91,8 @@ def deblur_photo(image, fn, *, kernel_size=None, rng=None, face_box=None, faces=
         Odd kernel size.
     rng : numpy.random.Generator, optional
     face_box : (x, y, w, h) or str, optional
-        The face, when the detector cannot find it.
+        The face, when the detector cannot find it; ``"x,y,w,h"`` works too,
+        and ``"whole"`` means the image is a face crop.
     faces : {"largest", "all"}
         Estimate the shared kernel on the largest face or on the region
         covering every detected face.
@@ -106,13 +109,17 @@ def deblur_photo(image, fn, *, kernel_size=None, rng=None, face_box=None, faces=
         ``info["face_source"]``.
     """
     from .. import backend
-    from ..blind.framework import _gray, default_kernel_size, restoring
+    from ..blind.framework import FLAT_STD, _gray, default_kernel_size, restoring
     from .detect import check_box
 
     if faces not in ("largest", "all"):
         raise ValueError(f"unknown faces option {faces!r}; choose from: largest, all")
     gray = np.clip(backend.to_numpy(_gray(image)), 0, 1)
     size = default_kernel_size(image.shape, kernel_size)
+    if face_box == "whole" or float(gray.std()) < FLAT_STD:
+        out, k, info = fn(image, kernel_size=size, rng=rng, **params)
+        info.update(face_region=None, faces=[], face_source="whole image")
+        return out, k, info
     boxes, source = _find_faces(gray, face_box, size)
     box = boxes[0] if faces == "largest" else _union(boxes)
     area = box[2] * box[3]

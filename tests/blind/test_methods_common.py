@@ -11,6 +11,8 @@ from classicdeblur.errors import InvalidKernelError
 from classicdeblur.io import read_image, read_kernel, write_image
 
 METHODS = registry().names()
+#: Face methods go through the whole-photo path, which needs a face: these test images are face crops.
+WHOLE = {m: {"face_box": "whole"} for m in METHODS if registry().meta(m).get("face")}
 
 
 def test_the_table3_methods_are_registered():
@@ -27,8 +29,8 @@ def blurred(face):
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("screening", [False, True])
 def test_runs_reproducibly_with_valid_kernel(method, screening, blurred):
-    a = cd.deblur(blurred, method, kernel_size=9, rng=1, pixel_screening=screening)
-    b = cd.deblur(blurred, method, kernel_size=9, rng=1, pixel_screening=screening)
+    a = cd.deblur(blurred, method, kernel_size=9, rng=1, pixel_screening=screening, **WHOLE.get(method, {}))
+    b = cd.deblur(blurred, method, kernel_size=9, rng=1, pixel_screening=screening, **WHOLE.get(method, {}))
     assert a.image.shape == blurred.shape and np.isfinite(a.image).all()
     assert 0 <= a.image.min() and a.image.max() <= 1
     k = a.kernel
@@ -43,12 +45,12 @@ def test_runs_reproducibly_with_valid_kernel(method, screening, blurred):
 @pytest.mark.parametrize("method", METHODS)
 def test_awkward_inputs(method, face):
     sharp = face[16:80, 16:80]
-    out = cd.deblur(sharp, method, kernel_size=7)
+    out = cd.deblur(sharp, method, kernel_size=7, **WHOLE.get(method, {}))
     assert np.isfinite(out.image).all() and np.isfinite(out.kernel).all()
     flat = cd.deblur(np.full((48, 48), 0.3), method, kernel_size=7)
     assert np.allclose(flat.image, 0.3) and flat.kernel[3, 3] == 1
     with pytest.raises(InvalidKernelError, match="larger than the image"):
-        cd.deblur(sharp[:20, :20], method, kernel_size=31)
+        cd.deblur(sharp[:20, :20], method, kernel_size=31, **WHOLE.get(method, {}))
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -58,7 +60,7 @@ def test_cli_end_to_end(method, tmp_path, blurred, capsys):
     before = src.read_bytes()
     out, kfile = tmp_path / "out.png", tmp_path / "k.png"
     rc = main(["run", "--method", method, str(src), "-o", str(out), "--kernel-size", "9",
-               "--save-kernel", str(kfile), "--pixel-screening", "-q"])
+               "--save-kernel", str(kfile), "--pixel-screening", "-q", *(["--face-box", "whole"] if method in WHOLE else [])])
     assert rc == 0 and src.read_bytes() == before
     img = read_image(out)
     assert img.image.shape == (64, 64, 3) and read_kernel(kfile).shape == (9, 9)
