@@ -80,7 +80,7 @@ from classicdeblur.metrics import (
 #: The face-specific blind methods (a registered method is also one when its registry meta says ``face=True``).
 FACE_METHODS = ("exemplar", "anwar2018", "tian2015")
 #: General methods run by default (``cho2009`` on request), and the suffix of their face-guided variant.
-GENERAL_METHODS = ("xu2010",)
+GENERAL_METHODS = ("xu2010", "cho2009")
 FACE_SUFFIX = "+face"
 BLURRED = "blurred input"
 REFERENCES = (BLURRED, TRUE)
@@ -114,11 +114,16 @@ def is_face_method(name, registry=None):
     return name in FACE_METHODS or (name in reg and bool(reg.meta(name).get("face")))
 
 
+#: Extra rows: a method with other parameters than its defaults, labelled. ``exemplar`` runs
+#: coarse to fine by default; the paper's single scale is shown too.
+VARIANTS = {"exemplar (paper: one scale)": ("exemplar", {"levels": 1})}
+
+
 def default_methods(registry=None):
-    """Registered face methods, then :data:`GENERAL_METHODS` and their ``+face`` variants."""
+    """Registered face methods, :data:`VARIANTS`, then :data:`GENERAL_METHODS` and their ``+face`` variants."""
     reg = registry if registry is not None else _registry()
     face = [n for n in FACE_METHODS] + [n for n in reg.names() if is_face_method(n, reg) and n not in FACE_METHODS]
-    return face + list(GENERAL_METHODS) + [n + FACE_SUFFIX for n in GENERAL_METHODS]
+    return face + list(VARIANTS) + list(GENERAL_METHODS) + [n + FACE_SUFFIX for n in GENERAL_METHODS]
 
 
 def _accepts(fn, param):
@@ -134,20 +139,33 @@ def _accepts(fn, param):
 def entries(names=None, registry=None):
     """``([(label, method, params)], notes)`` for the methods that can run; notes say what was skipped.
 
-    ``"name+face"`` runs ``name`` with ``face_guided=True``.
+    ``"name+face"`` runs ``name`` with ``face_guided=True``; a :data:`VARIANTS` label runs its
+    method with its parameters. Face methods get ``face_box="whole"``: every benchmark image is
+    a face crop, which the whole-photo path is told rather than left to the detector.
     """
     reg = registry if registry is not None else _registry()
     names = default_methods(reg) if names is None else names
     out, notes = [], []
     for label in dict.fromkeys(names):
+        if label in VARIANTS:
+            base, params = VARIANTS[label]
+            if base in reg:
+                out.append((label, base, {**params, **_crop_params(reg, base)}))
+            else:
+                notes.append(f"{label}: skipped, no blind method {base!r} is registered yet")
+            continue
         base = label.removesuffix(FACE_SUFFIX)
         if base not in reg:
             notes.append(f"{label}: skipped, no blind method {base!r} is registered yet")
         elif base != label and not _accepts(reg.get(base), "face_guided"):
             notes.append(f"{label}: skipped, {base} takes no face_guided parameter yet")
         else:
-            out.append((label, base, {"face_guided": True} if base != label else {}))
+            out.append((label, base, {**({"face_guided": True} if base != label else {}), **_crop_params(reg, base)}))
     return out, notes
+
+
+def _crop_params(reg, name):
+    return {"face_box": "whole"} if is_face_method(name, reg) else {}
 
 
 # ----------------------------------------------------------------------------- face measures

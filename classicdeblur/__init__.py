@@ -25,7 +25,7 @@ _API = {"deconvolve", "deblur", "methods", "resolve_kernel", "DeblurResult", "Me
 _IO = {"read_image", "write_image", "read_kernel", "write_kernel"}
 _SUBMODULES = {
     "api", "backend", "blind", "cli", "color", "datasets", "degrade", "errors", "io",
-    "metrics", "operators", "psf", "solvers",
+    "faces", "filters", "metrics", "niqe", "operators", "psf", "solvers",
 }
 
 __all__ = sorted(_API | _IO | {"__version__"})

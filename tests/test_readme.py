@@ -41,3 +41,11 @@ def test_blind_run_command(tmp_path, monkeypatch):
     line = next(l for l in text.splitlines() if l.startswith(".venv/bin/classicdeblur run ") and "--method" in l)
     assert main(shlex.split(line)[1:] + ["-q"]) == 0
     assert (tmp_path / "blind.png").exists() and (tmp_path / "kernel.png").exists()
+
+
+def test_face_run_command(tmp_path, monkeypatch):
+    _in_copy(tmp_path, monkeypatch)
+    line = next(l for l in README.splitlines()
+                if l.startswith(".venv/bin/classicdeblur run tests/data/") and "--method exemplar" in l)
+    assert main(shlex.split(line)[1:] + ["-q"]) == 0
+    assert (tmp_path / "face.png").exists()

@@ -55,15 +55,10 @@ def structure_parts(landmarks, shape, width=1):
     >>> len(parts), bool(parts[1][40, 30])
     (6, True)
     """
+    from ..faces.structure import draw_polylines
+
     lm = np.asarray(landmarks, dtype=np.float64)
-    shift = 4
-    out = []
-    for idx, closed in SEGMENTS:
-        pts = np.round(lm[list(idx)] * (1 << shift)).astype(np.int32).reshape(-1, 1, 2)
-        m = np.zeros(shape, np.uint8)
-        cv2.polylines(m, [pts], closed, 1, thickness=max(1, int(width)), lineType=cv2.LINE_8, shift=shift)
-        out.append(m.astype(bool))
-    return out
+    return [draw_polylines([(lm[list(idx)], closed)], shape, width=width) for idx, closed in SEGMENTS]
 
 
 class FaceGuide:

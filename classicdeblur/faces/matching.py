@@ -182,7 +182,7 @@ def _search(image, faces, supports, factor, grid):
     return best, arg
 
 
-def match_exemplars(image, db, *, angles=(-10.0, -5.0, 0.0, 5.0, 10.0), scales=(0.6, 0.75, 0.9, 1.1, 1.3, 1.6),
+def match_exemplars(image, db, *, angles=(-10.0, -5.0, 0.0, 5.0, 10.0), scales=(0.63, 0.8, 1.0, 1.25, 1.6),
                     top=8, located_matrix=None):
     """Find the exemplar that best matches a blurred face (Pan et al. 2014, Eq. 3).
 

@@ -38,7 +38,7 @@ import numpy as np
 from .._validation import check_count
 from ..errors import InvalidImageError, InvalidParameterError
 
-__all__ = ["DEFAULT_PARTS", "GROUPS", "PARTS", "part_polylines", "structure_mask"]
+__all__ = ["DEFAULT_PARTS", "GROUPS", "PARTS", "draw_polylines", "part_polylines", "structure_mask"]
 
 #: Part name -> tuple of (landmark indices, closed) polylines.
 PARTS = {
@@ -125,6 +125,18 @@ def structure_mask(landmarks, shape, *, parts=DEFAULT_PARTS, width=1) -> np.ndar
     >>> np.flatnonzero(m.any(1)).tolist(), int(m.sum())
     ([5], 17)
     """
+    return draw_polylines(part_polylines(landmarks, parts), shape, width=width)
+
+
+def draw_polylines(polylines, shape, *, width=1) -> np.ndarray:
+    """Boolean mask of ``((K, 2) points, closed)`` polylines drawn at ``shape`` (sub-pixel vertices).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> int(draw_polylines([(np.array([[1.0, 2.0], [6.0, 2.0]]), False)], (5, 8)).sum())
+    6
+    """
     import cv2
 
     width = check_count("width", width, 1)
@@ -133,7 +145,7 @@ def structure_mask(landmarks, shape, *, parts=DEFAULT_PARTS, width=1) -> np.ndar
         raise InvalidImageError(f"mask shape must be positive; got {tuple(shape)}")
     canvas = np.zeros((m, n), np.uint8)
     scale = float(1 << _SHIFT)
-    for pts, closed in part_polylines(landmarks, parts):
-        p = np.clip(np.rint(pts * scale), -(2**24), 2**24).astype(np.int32).reshape(-1, 1, 2)
+    for pts, closed in polylines:
+        p = np.clip(np.rint(np.asarray(pts) * scale), -(2**24), 2**24).astype(np.int32).reshape(-1, 1, 2)
         cv2.polylines(canvas, [p], bool(closed), 1, thickness=width, lineType=cv2.LINE_8, shift=_SHIFT)
     return canvas.astype(bool)
