@@ -50,7 +50,7 @@ from ..solvers.nonblind import deconvolve
 from .constraints import project_kernel, recenter, shift_image
 from .pyramid import Level, resize, resize_kernel, schedule
 
-__all__ = ["Estimator", "LevelState", "run_blind", "default_kernel_size", "gradient_pairs", "restoring", "flat_result",
+__all__ = ["Estimator", "LevelState", "run_blind", "default_kernel_size", "gradient_pairs", "restoring", "restore_target", "flat_result",
            "FLAT_STD"]
 
 #: Below this standard deviation of the luminance, an image is flat: it has no
@@ -84,6 +84,12 @@ def restoring(image):
         yield
     finally:
         _RESTORE_TARGET.reset(token)
+
+
+def restore_target(image):
+    """The image a final step restores: ``image``, or the one set by an enclosing :func:`restoring`."""
+    target = _RESTORE_TARGET.get()
+    return image if target is None else target
 
 
 @dataclass
@@ -297,10 +303,9 @@ def flat_result(image, size):
     (1.0, 'flat image: no edges to estimate a kernel from')
     """
     xp = get_namespace(image)
-    target = _RESTORE_TARGET.get()
     info = {"kernel_size": size, "levels": [], "iterations": 0, "history": [], "timings": {},
             "warning": "flat image: no edges to estimate a kernel from"}
-    return (image if target is None else target).copy(), _delta(size, xp, image.dtype), info
+    return restore_target(image).copy(), _delta(size, xp, image.dtype), info
 
 
 def run_blind(image, estimator: Estimator, *, kernel_size=None, rng=None, pixel_screening=False,
@@ -391,8 +396,7 @@ def run_blind(image, estimator: Estimator, *, kernel_size=None, rng=None, pixel_
                 break
         x, k = state.x, state.k
     t_final = time.perf_counter()
-    target = _RESTORE_TARGET.get()
-    restored = estimator.final_step(image if target is None else target, k)
+    restored = estimator.final_step(restore_target(image), k)
     t_end = time.perf_counter()
     info = {
         "kernel_size": size,

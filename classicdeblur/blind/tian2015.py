@@ -84,7 +84,8 @@ from ..niqe import fit_niqe, niqe
 from ..solvers.nonblind import NONBLIND, deconvolve
 from . import BLIND
 from .constraints import project_kernel, recenter
-from .framework import FLAT_STD, Estimator, _gray, default_kernel_size, flat_result, gradient_pairs, run_blind
+from .framework import (FLAT_STD, Estimator, _gray, default_kernel_size, flat_result, gradient_pairs,
+                        restore_target, run_blind)
 from .kstep import KernelSystem
 from .pyramid import resize, resize_kernel
 
@@ -625,7 +626,7 @@ def tian2015(image, *, kernel_size=None, rng=None, pixel_screening=False, exempl
         if best is None or cand["niqe"] < best["niqe"]:
             best = cand
     kernel = xp.asarray(best["kernel"]).astype(image.dtype)
-    restored = deconvolve(image, kernel, method=final, **final_params)
+    restored = deconvolve(restore_target(image), kernel, method=final, **final_params)
     t_end = time.perf_counter()
     info = {
         "candidates": [{"name": c["name"], "niqe": c["niqe"], "coupled_error": c["coupled_error"]}

@@ -36,7 +36,7 @@ is ours and is measured in ``benchmarks/faces.py``.
 **Where the face is.** When dlib finds the face in the blurred input (it does
 on most moderately blurred faces) its landmarks give the nominal scale,
 rotation and position and the search only refines them. Otherwise the face is
-assumed to be roughly centred and the search covers scales from 0.6 to 1.6
+assumed to be roughly centred and the search covers scales from 0.63 to 1.6
 of a face that fills the frame like the exemplar crops do.
 """
 

@@ -12,7 +12,9 @@ A face method expects a face crop. Given a photo, :func:`deblur_photo`
    them;
 3. runs the method on the crop to estimate the kernel;
 4. restores the *whole photo* with that kernel through the method's own
-   final step (:func:`~classicdeblur.blind.framework.restoring`).
+   final step (:func:`~classicdeblur.blind.framework.restoring`; a method
+   whose final step is not the framework's reads the photo with
+   :func:`~classicdeblur.blind.framework.restore_target`).
 
 When the face already fills most of the image (a face crop), the method runs
 on the image as it is; ``face_box="whole"`` says so without detection (a face
@@ -132,14 +134,14 @@ def deblur_photo(image, fn, *, kernel_size=None, rng=None, face_box=None, faces=
     local = None if face_box is None else check_box(face_box, gray.shape)
     if local is not None:
         local = (local[0] - left, local[1] - top, local[2], local[3])
-    size = min(size, default_kernel_size(crop.shape))
     with restoring(image):
         out, k, info = fn(crop, kernel_size=size, rng=rng, **_with_box(fn, params, local))
     if out.shape != image.shape:
-        # the method restored the crop only (it does not use the shared final step)
+        # a method that ignores restore_target() restored the crop only
         from ..solvers.nonblind import deconvolve
 
         out = deconvolve(image, k, method="hyper_laplacian")
+        info["final_note"] = "the whole photo was restored with hyper_laplacian (the method restores crops only)"
     info.update(face_region=(top, bottom, left, right), faces=boxes, face_source=source)
     return out, k, info
 
