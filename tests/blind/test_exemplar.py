@@ -52,9 +52,9 @@ def test_exemplar_kernel_on_a_synthetic_face(db):
     assert info["exemplar"]["index"] == 17
     # measured: 0.885 for the Eq. 7 kernel on the exemplar's widened structures
     assert kernel_similarity(info["initial_kernel"], k) > 0.85
-    # the L0 alternation then drifts (measured 0.65, and 28.1 dB against 29.1 blurred): recorded in the
-    # issue note and the README; here only that it returns a valid kernel and a finite image
-    assert np.isfinite(out).all() and abs(kest.sum() - 1) < 1e-9 and kest.min() >= 0
+    # and after the alternation at the paper's single scale: 0.785, 32.55 dB against 29.14 blurred
+    assert kernel_similarity(kest, k) > 0.75
+    assert shift_psnr(sharp, out, max_shift=5).value > shift_psnr(sharp, blurred, max_shift=5).value + 3
 
 
 def test_deterministic_and_colour(db):
