@@ -443,12 +443,12 @@ class _Anwar(_XuJia):
 def _load_prior(exemplars):
     """The ``anwar2018`` prior of the exemplar database (imported lazily: it needs the faces tools)."""
     try:
-        from ..faces.exemplars import load_database
+        from ..faces.exemplars import as_database
     except ImportError as exc:  # pragma: no cover - depends on the installation
         raise ClassicDeblurError(
             f"anwar2018 needs a prior: pass prior=learn_prior(db) or install the exemplar database ({exc})"
         ) from exc
-    return load_database(exemplars).prior("anwar2018")
+    return as_database(exemplars).prior("anwar2018")
 
 
 # --------------------------------------------------------------------------------------

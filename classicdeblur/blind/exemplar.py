@@ -56,7 +56,7 @@ Deviations and what was measured (``faces-256``, 4 faces x Levin kernels
   ``benchmarks/faces.py``) 29.49 dB against 29.30 for ``cho2009``. When the
   exemplar *is* the blurred face (``tests/blind/test_exemplar.py``), the
   single scale works as the paper says: Eq. 7 gives a kernel similarity of
-  0.885, the alternation 0.785 and +3.4 dB -- the method is limited by how
+  0.87, the alternation 0.74 and +1.8 dB -- the method is limited by how
   well 420 exemplars of other people match, not by its steps;
 * an :math:`\ell_0`-restoration alternation (Pan et al.'s x-step, with the
   restored image's gradients inside the mask as the next salient edges)
@@ -146,28 +146,15 @@ class ExemplarEstimator(Cho2009):
         return k
 
 
-def _database(exemplars):
-    if exemplars is not None and hasattr(exemplars, "faces"):
-        return exemplars
-    from ..faces.exemplars import load_database
-
-    return load_database(exemplars)
-
-
 def locate_and_match(gray, db, *, face_box=None, upsample=1):
     """Detect the face when dlib can, then match the exemplars. Returns ``(match, face_found)``."""
     from ..faces.align import alignment_matrix
-    from ..faces.detect import detect_faces, face_landmarks
+    from ..faces.locate import locate_face
     from ..faces.matching import match_exemplars
 
-    gray = np.clip(gray, 0, 1)
-    if face_box is not None:
-        landmarks = face_landmarks(gray, face_box)
-    else:
-        found = detect_faces(gray, upsample=upsample)
-        landmarks = found[0].landmarks if found else None
-    located = None if landmarks is None else alignment_matrix(landmarks, db.resolution)
-    return match_exemplars(gray, db, located_matrix=located), landmarks is not None
+    face = locate_face(np.clip(gray, 0, 1), face_box=face_box, upsample=upsample)
+    located = None if face is None else alignment_matrix(face.landmarks, db.resolution)
+    return match_exemplars(gray, db, located_matrix=located), face is not None
 
 
 @BLIND.register(
@@ -248,7 +235,9 @@ def exemplar(
         raise ValueError(f"tolerance must be >= 0; got {tolerance}")
     from ..faces.matching import exemplar_to_image
 
-    db = _database(exemplars)
+    from ..faces.exemplars import as_database
+
+    db = as_database(exemplars)
     gray = backend.to_numpy(_gray(image)).astype(np.float32)
     size = default_kernel_size(image.shape, kernel_size)
     match, found = locate_and_match(gray, db, face_box=face_box)

@@ -138,18 +138,15 @@ def locate_landmarks(gray, *, face_box=None, exemplars=None, upsample=1):
         ``source`` (``"box"``, ``"detected"`` or ``"exemplar"``) and, for an
         exemplar, its ``match`` (:class:`~classicdeblur.faces.matching.Match`).
     """
-    from ..faces.detect import detect_faces, face_landmarks
-
-    gray = np.clip(np.asarray(gray, dtype=np.float32), 0, 1)
-    if face_box is not None:
-        return face_landmarks(gray, face_box), {"source": "box"}
-    found = detect_faces(gray, upsample=upsample)
-    if found:
-        return found[0].landmarks, {"source": "detected", "box": found[0].box}
-    from ..faces.exemplars import load_database
+    from ..faces.exemplars import as_database
+    from ..faces.locate import locate_face
     from ..faces.matching import exemplar_to_image, match_exemplars
 
-    db = exemplars if hasattr(exemplars, "faces") else load_database(exemplars)
+    gray = np.clip(np.asarray(gray, dtype=np.float32), 0, 1)
+    face = locate_face(gray, face_box=face_box, upsample=upsample)
+    if face is not None:
+        return face.landmarks, {"source": "box" if face_box is not None else "detected", "box": face.box}
+    db = as_database(exemplars)
     match = match_exemplars(gray, db)
     return exemplar_to_image(match, db, gray.shape)[1], {"source": "exemplar", "match": match}
 

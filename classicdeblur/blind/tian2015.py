@@ -476,9 +476,9 @@ class _Refine(Estimator):
 
 
 def _load_prior(exemplars):
-    from ..faces.exemplars import load_database
+    from ..faces.exemplars import as_database
 
-    return load_database(exemplars).prior("tian2015")
+    return as_database(exemplars).prior("tian2015")
 
 
 _REQUIRED = ("face_mean", "face_basis", "face_std", "psf_basis", "niqe_mu", "niqe_cov")

@@ -56,6 +56,7 @@ __all__ = [
     "MANIFEST_FILE",
     "ExemplarDB",
     "ExemplarDBError",
+    "as_database",
     "build_database",
     "exemplars_dir",
     "file_sha256",
@@ -291,6 +292,13 @@ def load_database(path=None) -> ExemplarDB:
 
 
 # --------------------------------------------------------------------------- building
+
+
+def as_database(exemplars=None) -> ExemplarDB:
+    """``exemplars`` itself when it is already a database (anything with ``faces``), else :func:`load_database` of it."""
+    if exemplars is not None and hasattr(exemplars, "faces"):
+        return exemplars
+    return load_database(exemplars)
 
 
 def _natural(name: str):

@@ -21,10 +21,11 @@ image. Here every correlation over all translations is one FFT product, all
 exemplars of one (scale, rotation) are transformed and correlated as one
 batch, and the search is coarse to fine:
 
-1. all exemplars x all (scale, rotation) pairs at a quarter of the input's
-   resolution (exemplars of 32x32 pixels);
+1. all exemplars x all (scale, rotation) pairs at low resolution (the
+   exemplars shrunk to :data:`COARSE` pixels a side, the image to match);
 2. the ``top`` best exemplars refined at half resolution (the paper's
-   matching resolution) on a finer (scale, rotation) grid around their best.
+   matching resolution) on a finer (scale, rotation) grid around their best;
+3. the best of them on a still finer grid (2% in scale, 1 degree).
 
 **Polarity.** A face's contour may be brighter or darker than its background
 in the exemplar and in the input, which flips the sign of their gradients and
@@ -50,6 +51,10 @@ import numpy as np
 import scipy.fft
 
 __all__ = ["Match", "match_exemplars", "exemplar_to_image"]
+
+#: Side, in pixels, of the exemplars in the coarse search: the wide search (no face detected,
+#: 25 scale/rotation pairs) and the narrow one (around detected landmarks, 9 pairs).
+COARSE = {"wide": 24, "narrow": 32}
 
 
 @dataclass
@@ -106,39 +111,46 @@ def _rotation(scale, angle_deg, centre_src, centre_dst):
     return m
 
 
-def _templates(faces, supports, scale, angle):
-    """Warp every exemplar (N, S, S) by ``scale``/``angle`` about its centre into a tight square."""
-    S = faces.shape[-1]
-    side = int(np.ceil(S * scale * (abs(np.cos(np.deg2rad(angle))) + abs(np.sin(np.deg2rad(angle)))))) | 1
-    m = _rotation(scale, angle, ((S - 1) / 2, (S - 1) / 2), ((side - 1) / 2, (side - 1) / 2))
-    out = np.empty((len(faces), side, side), np.float32)
-    sup = np.empty_like(out)
-    for i in range(len(faces)):
-        out[i] = cv2.warpAffine(faces[i], m, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-        sup[i] = cv2.warpAffine(supports[i], m, (side, side), flags=cv2.INTER_LINEAR, borderValue=0)
-    return out, sup, m
+def _warp(face, support, scale, angle):
+    """Exemplar (S, S) and its support scaled and rotated about the centre into a tight odd square.
 
-
-def _ncc(image, faces, supports, scale, angle):
-    """Best normalised gradient correlation of each exemplar over all placements, and where.
-
-    Returns ``(score (N,), dy (N,), dx (N,), m)``: the top-left offset of the
-    warped template in ``image`` and the crop-to-template matrix ``m``.
+    Returns ``(template, support, m)`` with ``m`` the crop-to-template matrix.
     """
-    temp, sup, m = _templates(faces, supports, scale, angle)
-    n, t = len(temp), temp.shape[-1]
+    S = face.shape[-1]
+    a = np.deg2rad(angle)
+    side = int(np.ceil(S * scale * (abs(np.cos(a)) + abs(np.sin(a))))) | 1
+    m = _rotation(scale, angle, ((S - 1) / 2, (S - 1) / 2), ((side - 1) / 2, (side - 1) / 2))
+    temp = cv2.warpAffine(face, m, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    sup = cv2.warpAffine(support, m, (side, side), flags=cv2.INTER_LINEAR, borderValue=0)
+    return temp, sup, m
+
+
+def _ncc(image, temps, sups):
+    """Best normalised gradient correlation of each template over all placements, and where.
+
+    ``temps``/``sups``: lists of square templates and supports of any sides,
+    batched in one canvas (top-left aligned; the zero support outside a
+    template keeps it out of the sums). Returns ``(score, dy, dx)`` arrays:
+    the best score of each template and the top-left offset of its placement
+    in ``image``.
+    """
+    n, t = len(temps), max(a.shape[0] for a in temps)
+    temp = np.zeros((n, t, t), np.float32)
+    sup = np.zeros_like(temp)
+    for i, (a, b) in enumerate(zip(temps, sups)):
+        temp[i, : a.shape[0], : a.shape[1]] = a
+        sup[i, : b.shape[0], : b.shape[1]] = b > 0.5
     # placements with the template's centre inside the image: pad the gradients with zeros
     pad = t // 2
     br, bi = (np.pad(g, pad) for g in _dgrad(image))
     H, W = br.shape
     shape = (scipy.fft.next_fast_len(H + t), scipy.fft.next_fast_len(W + t))
     tr, ti = _dgrad(temp)
-    sup = (sup > 0.5).astype(np.float32)
     tr, ti = tr * sup, ti * sup
     tnorm = np.sqrt((tr**2 + ti**2).sum(axis=(1, 2))) + 1e-12
     fft = scipy.fft
     FB = [fft.rfft2(b, shape) for b in (br, bi, br**2 + bi**2)]
-    FT = [fft.rfft2(a, shape).conj() for a in (tr, ti, sup)]
+    FT = [fft.rfft2(a, shape, workers=-1).conj() for a in (tr, ti, sup)]
     # corr[d] = sum_q B[q + d] T[q]: the template with its top-left corner at d
     corr = fft.irfft2(FB[0][None] * FT[0] + FB[1][None] * FT[1], shape, workers=-1)[:, : H - t + 1, : W - t + 1]
     energy = fft.irfft2(FB[2][None] * FT[2], shape, workers=-1)[:, : H - t + 1, : W - t + 1]
@@ -146,8 +158,7 @@ def _ncc(image, faces, supports, scale, angle):
     flat = score.reshape(n, -1)
     best = flat.argmax(axis=1)
     dy, dx = np.unravel_index(best, score.shape[1:])
-    dy, dx = dy - pad, dx - pad
-    return flat[np.arange(n), best], dy, dx, m
+    return flat[np.arange(n), best], dy - pad, dx - pad
 
 
 def _nominal(shape, S, located_matrix):
@@ -168,18 +179,32 @@ def _resize(image, factor):
     return cv2.resize(image.astype(np.float32), size, interpolation=cv2.INTER_AREA)
 
 
-def _search(image, faces, supports, factor, grid):
-    """Best (score, scale, angle, dy, dx) per exemplar over ``grid`` at resolution ``factor``."""
+def _search(image, faces, supports, factor, items, chunk=512):
+    """Score, scale, angle and offset of each ``(exemplar, scale, angle)`` item at resolution ``factor``.
+
+    Items are correlated in batches of ``chunk`` templates. Returns ``(score (K,), arg (K, 4))``
+    with ``arg`` rows ``(scale, angle, dy, dx)``.
+    """
     small = _resize(image, factor)
-    n = len(faces)
+    score = np.empty(len(items))
+    dys, dxs = np.empty(len(items)), np.empty(len(items))
+    for start in range(0, len(items), chunk):
+        part = items[start : start + chunk]
+        warped = [_warp(faces[i], supports[i], s, a)[:2] for i, s, a in part]
+        sc, dy, dx = _ncc(small, [w[0] for w in warped], [w[1] for w in warped])
+        score[start : start + len(part)], dys[start : start + len(part)], dxs[start : start + len(part)] = sc, dy, dx
+    arg = np.column_stack([[s for _, s, _ in items], [a for _, _, a in items], dys, dxs])
+    return score, arg
+
+
+def _best_per_exemplar(items, score, arg, n):
+    """For each of ``n`` exemplars, its best score over ``items`` and that item's ``arg`` row."""
     best = np.full(n, -np.inf)
-    arg = np.zeros((n, 4))
-    for scale, angle in grid:
-        s, dy, dx, _ = _ncc(small, faces, supports, scale, angle)
-        better = s > best
-        best[better] = s[better]
-        arg[better] = np.stack([np.full(n, scale), np.full(n, angle), dy, dx], axis=1)[better]
-    return best, arg
+    where = np.zeros((n, 4))
+    for (i, _, _), sc, row in zip(items, score, arg):
+        if sc > best[i]:
+            best[i], where[i] = sc, row
+    return best, where
 
 
 def match_exemplars(image, db, *, angles=(-10.0, -5.0, 0.0, 5.0, 10.0), scales=(0.63, 0.8, 1.0, 1.25, 1.6),
@@ -225,37 +250,42 @@ def match_exemplars(image, db, *, angles=(-10.0, -5.0, 0.0, 5.0, 10.0), scales=(
     faces = np.asarray(db.faces, dtype=np.float32)
     S = faces.shape[-1]
     supports = _supports(db)
-    scale0, angle0, centre0 = _nominal(image.shape, S, located_matrix)
+    scale0, angle0, _ = _nominal(image.shape, S, located_matrix)
     if located_matrix is not None:
         scales, angles = (0.9, 1.0, 1.1), (-4.0, 0.0, 4.0)
-    # 1. coarse: exemplars of 32 px; the image at the matching scale
-    f1 = 32 / S
+    # 1. coarse: small exemplars; the image at the matching scale
+    side = COARSE["narrow" if located_matrix is not None else "wide"]
+    f1 = side / S
     factor1 = f1 / scale0
     grid1 = [(s, angle0 + a) for s in scales for a in angles]
-    small_faces = np.stack([cv2.resize(f, (32, 32), interpolation=cv2.INTER_AREA) for f in faces])
-    small_sup = np.stack([cv2.resize(s, (32, 32), interpolation=cv2.INTER_AREA) for s in supports])
-    best1, arg1 = _search(image, small_faces, small_sup, factor1, grid1)
+    small_faces = np.stack([cv2.resize(f, (side, side), interpolation=cv2.INTER_AREA) for f in faces])
+    small_sup = np.stack([cv2.resize(s, (side, side), interpolation=cv2.INTER_AREA) for s in supports])
+    items = [(i, sc, an) for sc, an in grid1 for i in range(len(faces))]
+    best1, arg1 = _best_per_exemplar(items, *_search(image, small_faces, small_sup, factor1, items), len(faces))
     order = np.argsort(-best1)[: max(1, int(top))]
-    # 2. refine the best at half the input's resolution, around each one's coarse optimum
+    # 2. refine the best at half the input's resolution, around each one's coarse optimum;
+    #    the coarse scales are 1.25 apart (about 1.12 either way), the angles 5 degrees
     factor2 = 0.5
-    cand = []
-    for i in order:
-        s1, a1 = arg1[i, 0], arg1[i, 1]
-        grid2 = [(s1 * scale0 * factor2 * ds, a1 + da) for ds in (0.95, 1.0, 1.05) for da in (-2.5, 0.0, 2.5)]
-        b, arg = _search(image, faces[i : i + 1], supports[i : i + 1], factor2, grid2)
-        cand.append((float(b[0]), int(i), arg[0]))
-    cand.sort(key=lambda c: -c[0])
-    score, index, (scale, angle, dy, dx) = cand[0]
+    items = [(int(i), arg1[i, 0] * scale0 * factor2 * ds, arg1[i, 1] + da)
+             for i in order for ds in (0.9, 0.95, 1.0, 1.05, 1.1) for da in (-2.5, 0.0, 2.5)]
+    best2, arg2 = _best_per_exemplar(items, *_search(image, faces, supports, factor2, items), len(faces))
+    cand = sorted(((float(best2[i]), int(i)) for i in order), reverse=True)
+    # 3. the winner on a still finer grid around its optimum
+    index = cand[0][1]
+    items = [(index, arg2[index, 0] * ds, arg2[index, 1] + da) for ds in (0.98, 1.0, 1.02) for da in (-1.0, 0.0, 1.0)]
+    score3, arg3 = _search(image, faces, supports, factor2, items)
+    j = int(np.argmax(score3))
+    score, (scale, angle, dy, dx) = float(score3[j]), arg3[j]
+    cand[0] = (score, index)
     # crop -> template -> half-resolution image -> image
-    _, _, m = _templates(faces[index : index + 1], supports[index : index + 1], scale, angle)
-    m = m.copy()
+    m = _warp(faces[index], supports[index], scale, angle)[2]
     m[:, 2] += (dx, dy)
     small = _resize(image, factor2)
     zoom = np.array([image.shape[1] / small.shape[1], image.shape[0] / small.shape[0]])
     matrix = m * zoom[:, None]
     matrix[:, 2] += 0.5 * (zoom - 1)  # pixel-centre convention of cv2.resize
     return Match(index=index, name=str(db.names[index]), score=score, matrix=matrix,
-                 scale=float(scale / factor2), angle=float(angle), candidates=[(c[1], c[0]) for c in cand],
+                 scale=float(scale / factor2), angle=float(angle), candidates=[(i, sc) for sc, i in cand],
                  seconds=time.perf_counter() - t0, located=located_matrix is not None)
 
 

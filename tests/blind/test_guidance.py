@@ -53,12 +53,12 @@ def test_bad_landmarks_are_refused():
 
 
 def test_landmarks_fall_back_to_the_matched_exemplar(monkeypatch):
-    from classicdeblur.faces import detect
+    from classicdeblur.faces import locate
     from classicdeblur.faces.exemplars import load_database
 
     db = load_database()
     img = np.clip(np.asarray(db.faces[11], dtype=np.float64), 0, 1)
-    monkeypatch.setattr(detect, "detect_faces", lambda *a, **k: [])
+    monkeypatch.setattr(locate, "detect_faces", lambda *a, **k: [])
     lm, info = locate_landmarks(img, exemplars=db)
     assert info["source"] == "exemplar" and info["match"].index == 11
     assert np.abs(lm - db.landmarks[11]).max() < 3  # measured: about 1 px
