@@ -12,7 +12,10 @@ imported on first use, so importing this package loads neither dlib nor OpenCV.
   :func:`align_face`, :func:`transform_points`, :func:`unalign`;
 * :mod:`~classicdeblur.faces.structure`: :data:`PARTS`, :func:`structure_mask`;
 * :mod:`~classicdeblur.faces.exemplars`: :class:`ExemplarDB`, :func:`load_database`,
-  :func:`build_database`.
+  :func:`build_database`;
+* :mod:`~classicdeblur.faces.matching`: :func:`match_exemplars` (Pan et al. 2014 Eq. 3);
+* :mod:`~classicdeblur.faces.photo`: :func:`deblur_photo` (the whole-photo path of the face
+  methods).
 
 Examples
 --------
@@ -30,10 +33,12 @@ _EXPORTS = {
     "align": ("CANONICAL_SIZE", "TEMPLATE", "MEAN_SHAPE", "alignment_matrix", "align_face",
               "transform_points", "unalign", "template_landmarks", "framed_landmarks", "invert_matrix"),
     "structure": ("PARTS", "structure_mask"),
-    "exemplars": ("ExemplarDB", "load_database", "build_database", "LEARNERS"),
+    "exemplars": ("ExemplarDB", "load_database", "build_database", "as_database", "LEARNERS"),
+    "matching": ("Match", "match_exemplars"),
+    "photo": ("deblur_photo",),
 }
 _WHERE = {name: mod for mod, names in _EXPORTS.items() for name in names}
-_SUBMODULES = set(_EXPORTS) | {"matching"}
+_SUBMODULES = set(_EXPORTS)
 
 __all__ = sorted(_WHERE)
 
