@@ -115,8 +115,10 @@ def is_face_method(name, registry=None):
 
 
 #: Extra rows: a method with other parameters than its defaults, labelled. ``exemplar`` runs
-#: coarse to fine by default; the paper's single scale is shown too.
-VARIANTS = {"exemplar (paper: one scale)": ("exemplar", {"levels": 1})}
+#: coarse to fine with Cho & Lee's edge prediction by default; the paper's single scale and
+#: the L0-smoothed edges of the authors' code are shown too.
+VARIANTS = {"exemplar (paper: one scale)": ("exemplar", {"levels": 1}),
+            "exemplar (edges=l0)": ("exemplar", {"edges": "l0"})}
 
 
 def default_methods(registry=None):

@@ -69,7 +69,8 @@ def test_entries_skip_missing_methods_and_variants():
     assert runs[0] == ("tian2015", "tian2015", {"face_box": "whole"})  # face methods are told: a face crop
     assert runs[-1] == ("xu2010+face", "xu2010", {"face_guided": True})
     assert any(n.startswith("exemplar:") for n in notes) and any(n.startswith("anwar2018:") for n in notes)
-    assert any(n.startswith("exemplar (paper") for n in notes) and any(n.startswith("cho2009+face") for n in notes)
+    assert any(n.startswith("exemplar (paper") for n in notes) and any(n.startswith("exemplar (edges") for n in notes)
+    assert any(n.startswith("cho2009+face") for n in notes)
     runs, notes = bf.entries(["cho2009", "cho2009+face"], reg)
     assert [r[0] for r in runs] == ["cho2009"] and "face_guided" in notes[0]
 

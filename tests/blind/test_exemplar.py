@@ -90,7 +90,8 @@ def test_no_face_is_a_clear_error(db):
         cd.deblur(flat_noise, "exemplar", exemplars=db)
 
 
-@pytest.mark.parametrize("bad", [{"iterations": 0}, {"gamma": -1.0}, {"tolerance": -2.0}, {"levels": 0}])
+@pytest.mark.parametrize("bad", [{"iterations": 0}, {"gamma": -1.0}, {"tolerance": -2.0}, {"levels": 0},
+                                 {"edges": "canny"}, {"smoothing": 0.0}])
 def test_invalid_parameters(db, bad):
     with pytest.raises(ValueError):
         exemplar(np.full((64, 64), 0.5), exemplars=db, **bad)
