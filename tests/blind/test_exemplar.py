@@ -113,3 +113,12 @@ def test_cli_face_box_and_no_face(tmp_path, db):
     write_image(noface, 0.5 + 0.05 * np.random.default_rng(1).standard_normal((80, 80)))
     assert main(["run", "-q", "--method", "exemplar", str(noface), "-o", str(tmp_path / "o2.png")]) != 0
     assert not (tmp_path / "o2.png").exists()
+
+
+def test_l0_edges_are_a_different_valid_estimate(db):
+    _, sharp = _placed(db, 3, size=128, scale=0.9)
+    y = degrade(sharp, cd.resolve_kernel("motion:length=7,angle=0"), rng=2)
+    a = exemplar(y, kernel_size=9, exemplars=db, iterations=2)
+    b = exemplar(y, kernel_size=9, exemplars=db, iterations=2, edges="l0")
+    assert b[1].shape == (9, 9) and np.isclose(b[1].sum(), 1) and b[1].min() >= 0 and np.isfinite(b[0]).all()
+    assert not np.array_equal(a[1], b[1])

@@ -48,3 +48,17 @@ def test_restore_target_is_scoped():
 def test_unknown_faces_option(photo):
     with pytest.raises(ValueError, match="largest, all"):
         cd.deblur(photo[1], "exemplar", faces="every")
+
+
+def test_all_faces_share_one_region_and_context_widens_it(photo):
+    from classicdeblur.faces.photo import _union
+
+    assert _union([(10, 20, 30, 40), (100, 5, 20, 20)]) == (10, 5, 110, 55)
+    _, blurred, _ = photo
+    box = (214, 136, 70, 72)
+    one = cd.deblur(blurred, "anwar2018", kernel_size=9, face_box=box, faces="all")
+    wide = cd.deblur(blurred, "anwar2018", kernel_size=9, face_box=box, context=3.0)
+    t1, b1, l1, r1 = one.info["face_region"]
+    t3, b3, l3, r3 = wide.info["face_region"]
+    assert (b3 - t3) > (b1 - t1) and (r3 - l3) > (r1 - l1)
+    assert one.image.shape == wide.image.shape == blurred.shape
