@@ -471,11 +471,7 @@ def cho2009(image, *, kernel_size=None, rng=None, alpha=0.3, beta=5.0, r=0.05, d
     est = Cho2009(alpha=alpha, beta=beta, r=r, decay=decay, sigma_spatial=sigma_spatial, sigma_range=sigma_range,
                   radius=radius, dt=dt, shock_iterations=shock_iterations, cg_iterations=cg_iterations,
                   iterations=iterations, final_method=final_method, final_params=final_params, engine=engine)
-    guide_info = None
     if face_guided:
-        est.guide, guide_info = face_guide(image, face_box=face_box, exemplars=exemplars)
-    out, k, info = run_blind(image, est, kernel_size=kernel_size, rng=rng, pixel_screening=pixel_screening,
-                             screening_params=screening_params)
-    if guide_info is not None:
-        info["face_guide"] = guide_info
-    return out, k, info
+        est.guide = face_guide(image, face_box=face_box, exemplars=exemplars)
+    return run_blind(image, est, kernel_size=kernel_size, rng=rng, pixel_screening=pixel_screening,
+                     screening_params=screening_params)

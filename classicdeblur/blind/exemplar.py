@@ -82,7 +82,7 @@ from ..solvers.nonblind import deconvolve
 from . import BLIND
 from .cho2009 import Cho2009
 from .constraints import project_kernel, recenter
-from .framework import _gray, default_kernel_size, run_blind
+from .framework import _gray, _trim, default_kernel_size, gradient_pairs, run_blind
 from .guidance import FaceGuide, dilate, structure_parts
 from .kstep import KernelSystem
 
@@ -95,12 +95,9 @@ EDGES = ("shock", "l0")
 
 
 def _trimmed(pairs):
-    """Zero the wrap-around column/row of forward x/y differences (see ``framework.gradient_pairs``)."""
+    """x- and y-derivative pairs with their wrap-around column/row zeroed (as ``framework.gradient_pairs``)."""
     (ax, bx), (ay, by) = pairs
-    ax, bx, ay, by = ax.copy(), bx.copy(), ay.copy(), by.copy()
-    ax[:, -1] = bx[:, -1] = 0
-    ay[-1, :] = by[-1, :] = 0
-    return [(ax, bx), (ay, by)]
+    return [(_trim(ax, 1), _trim(bx, 1)), (_trim(ay, 0), _trim(by, 0))]
 
 
 class ExemplarEstimator(Cho2009):
@@ -146,14 +143,14 @@ class ExemplarEstimator(Cho2009):
             agree = float((dilate(part, r) * (blur[0] * bx + blur[1] * by)).sum())
             sign += (1.0 if agree >= 0 else -1.0) * part
         _, reach = self.structure.masks(lv, xp, state.y.dtype)
-        return self._eq7([(as_xp(sign * sx), reach * as_xp(bx)), (as_xp(sign * sy), reach * as_xp(by))], lv.kernel_size)
+        pairs = [(as_xp(sign * sx), reach * as_xp(bx)), (as_xp(sign * sy), reach * as_xp(by))]
+        return self._eq7(_trimmed(pairs), lv.kernel_size)
 
     def _eq7(self, pairs, size, k0=None):
-        r"""Eq. 7, :math:`\min_k \|\nabla S * k - \nabla B\|^2 + \gamma\|k\|^2`, by CG."""
-        pairs = _trimmed(pairs)
+        r"""Eq. 7, :math:`\min_k \|\nabla S * k - \nabla B\|^2 + \gamma\|k\|^2`, by CG on trimmed pairs."""
         # gamma is relative to the energy of the salient gradients (the normal matrix's diagonal),
         # so that it depends on neither the image size nor its contrast
-        beta = self.gamma * max(sum(float((a * a).sum()) for a, _ in pairs), 1e-12)
+        beta = self.gamma * max(sum(float((p[0] * p[0]).sum()) for p in pairs), 1e-12)
         return KernelSystem(pairs, size).solve_l2(beta, k0, maxiter=self.cg_iterations)
 
     def k_step(self, state):
@@ -171,8 +168,7 @@ class ExemplarEstimator(Cho2009):
         x = state.x
         s = deconvolve(x, backend.asarray_on(state.xp, np.ones((1, 1)), dtype=x.dtype), method="l0",
                        lam=self.smoothing)
-        return self._eq7([(grad_ops.dx(s), grad_ops.dx(state.y)), (grad_ops.dy(s), grad_ops.dy(state.y))],
-                         state.level.kernel_size, state.k)
+        return self._eq7(gradient_pairs(s, state.y), state.level.kernel_size, state.k)
 
 
 def locate_and_match(gray, db, *, face_box=None, upsample=1):

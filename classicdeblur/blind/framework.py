@@ -406,6 +406,8 @@ def run_blind(image, estimator: Estimator, *, kernel_size=None, rng=None, pixel_
         "timings": {"x_step": t_x, "k_step": t_k, "screening": t_s, "final": t_end - t_final,
                     "total": t_end - t_start},
     }
+    if estimator.guide is not None:
+        info["face_guide"] = estimator.guide.info
     if pixel_screening:
         info["screened_mean"] = float(np.mean([h["screened"] for h in history if "data" in h] or [0.0]))
     return restored, k, info

@@ -94,8 +94,10 @@ class FaceGuide:
     (5, 11)
     """
 
-    def __init__(self, landmarks, *, tolerance=8.0, width=1, weight=None):
+    def __init__(self, landmarks, *, tolerance=8.0, width=1, weight=None, info=None):
         self.weight = weight
+        #: How the landmarks were found (``source`` and details); reported by the framework.
+        self.info = dict(info or {})
         self.landmarks = np.asarray(landmarks, dtype=np.float64)
         if self.landmarks.shape != (68, 2) or not np.isfinite(self.landmarks).all():
             raise ValueError(f"landmarks must be a finite (68, 2) array; got shape {self.landmarks.shape}")
@@ -156,8 +158,12 @@ def locate_landmarks(gray, *, face_box=None, exemplars=None, upsample=1):
 
 
 def face_guide(image, *, face_box=None, exemplars=None, tolerance=8.0, weight=4.0):
-    """A :class:`FaceGuide` for ``image`` (gray or colour, NumPy or CuPy) from :func:`locate_landmarks`."""
+    """A :class:`FaceGuide` for ``image`` (gray or colour, NumPy or CuPy) from :func:`locate_landmarks`.
+
+    The guide's ``info`` says how the landmarks were found; :func:`~.framework.run_blind`
+    reports it as ``info["face_guide"]``.
+    """
     from .framework import _gray
 
     landmarks, info = locate_landmarks(backend.to_numpy(_gray(image)), face_box=face_box, exemplars=exemplars)
-    return FaceGuide(landmarks, tolerance=tolerance, weight=weight), info
+    return FaceGuide(landmarks, tolerance=tolerance, weight=weight, info=info)

@@ -564,12 +564,9 @@ def xu2010(
         est.final_step = lambda img, ker: tv_l1(img, ker, **{"engine": engine, **final_params})
     else:
         est.final_method, est.final_params = final, final_params
-    guide_info = None
     if face_guided:
-        est.guide, guide_info = face_guide(image, face_box=face_box, exemplars=exemplars)
+        est.guide = face_guide(image, face_box=face_box, exemplars=exemplars)
     restored, k, info = run_blind(image, est, kernel_size=kernel_size, rng=rng, pixel_screening=pixel_screening)
-    if guide_info is not None:
-        info["face_guide"] = guide_info
     info["isd"] = est.isd_history
     info["final"] = final
     return restored, k, info

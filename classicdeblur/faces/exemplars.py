@@ -45,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._paths import data_dir
 from .._validation import check_count
 from ..errors import ClassicDeblurError, OutputExistsError
 
@@ -92,10 +93,7 @@ class ExemplarDBError(ClassicDeblurError):
 
 def exemplars_dir() -> Path:
     """The default database folder: ``$CLASSICDEBLUR_EXEMPLARS`` or ``<repo>/exemplars``."""
-    env = os.environ.get(ENV_VAR)
-    if env:
-        return Path(env).expanduser()
-    return Path(__file__).resolve().parents[2] / "exemplars"
+    return data_dir(ENV_VAR, "exemplars")
 
 
 def file_sha256(path) -> str:

@@ -162,15 +162,11 @@ def _ncc(image, temps, sups):
 
 
 def _nominal(shape, S, located_matrix):
-    """Nominal (scale, angle, centre) of the exemplar crop in an image of ``shape``."""
+    """Nominal (scale, angle) of the exemplar crop in an image of ``shape`` (the search finds the position)."""
     if located_matrix is not None:
         inv = cv2.invertAffineTransform(located_matrix)  # crop -> image
-        scale = float(np.hypot(*inv[:, 0]))
-        angle = float(np.rad2deg(np.arctan2(inv[1, 0], inv[0, 0])))
-        centre = inv @ np.array([(S - 1) / 2, (S - 1) / 2, 1.0])
-        return scale, angle, centre
-    H, W = shape
-    return min(H, W) / S, 0.0, np.array([(W - 1) / 2, (H - 1) / 2])
+        return float(np.hypot(*inv[:, 0])), float(np.rad2deg(np.arctan2(inv[1, 0], inv[0, 0])))
+    return min(shape[:2]) / S, 0.0
 
 
 def _resize(image, factor):
@@ -250,7 +246,7 @@ def match_exemplars(image, db, *, angles=(-10.0, -5.0, 0.0, 5.0, 10.0), scales=(
     faces = np.asarray(db.faces, dtype=np.float32)
     S = faces.shape[-1]
     supports = _supports(db)
-    scale0, angle0, _ = _nominal(image.shape, S, located_matrix)
+    scale0, angle0 = _nominal(image.shape, S, located_matrix)
     if located_matrix is not None:
         scales, angles = (0.9, 1.0, 1.1), (-4.0, 0.0, 4.0)
     # 1. coarse: small exemplars; the image at the matching scale

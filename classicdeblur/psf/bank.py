@@ -23,11 +23,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
+from .._paths import data_dir
 from ..errors import ClassicDeblurError, InvalidKernelError
 
 __all__ = [
@@ -52,10 +52,7 @@ class KernelBankError(ClassicDeblurError):
 
 def kernels_dir() -> Path:
     """The ``kernels/`` data folder: ``$CLASSICDEBLUR_KERNELS`` or ``<repo>/kernels``."""
-    env = os.environ.get(ENV_VAR)
-    if env:
-        return Path(env).expanduser()
-    return Path(__file__).resolve().parents[2] / "kernels"
+    return data_dir(ENV_VAR, "kernels")
 
 
 def kernel_sha256(kernel) -> str:
