@@ -329,7 +329,7 @@ def test_atomic_encoder_failure_leaves_nothing(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("encoder exploded")
 
-    monkeypatch.setattr(cdio, "_encode", boom)
+    monkeypatch.setattr(cdio.writing, "_encode", boom)
     with pytest.raises(RuntimeError):
         write_image(tmp_path / "x.png", np.zeros((4, 4)))
     assert os.listdir(tmp_path) == []
@@ -343,7 +343,7 @@ def test_atomic_write_failure_midway(tmp_path, monkeypatch):
     def boom(fd):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(cdio.os, "fsync", boom)
+    monkeypatch.setattr(cdio.atomic.os, "fsync", boom)
     with pytest.raises(ClassicDeblurError, match="No space left") as e:
         write_image(p, np.ones((4, 4)), overwrite=True)
     _one_line(e, p)
