@@ -9,7 +9,8 @@
 * :func:`orientation_threshold` -- Cho & Lee's (2009) gradient-magnitude
   threshold that keeps enough pixels in every orientation.
 
-Engines (``engine=``), as in :mod:`classicdeblur.solvers._shrink`:
+Engines (``engine=``), checked, resolved and dispatched by
+:mod:`classicdeblur.engines` as for :mod:`classicdeblur.solvers._shrink`:
 
 ``"numpy"``
     vectorised array code (:mod:`._reference`), runs on NumPy *and* CuPy
@@ -43,7 +44,7 @@ import numpy as np
 
 from .._validation import check_positive as _check_positive
 from ..backend import is_cupy
-from ..solvers._shrink import resolve_engine
+from ..engines import dispatch
 from . import _reference
 
 __all__ = ["bilateral", "shock_filter", "rmap", "orientation_threshold"]
@@ -88,21 +89,11 @@ def _check_int(name, value, minimum):
     return value
 
 
-def _engine_module(engine):
-    if engine == "numba":
-        from . import _numba
-
-        return _numba
-    if engine == "cuda":
-        from . import _cuda
-
-        return _cuda
-    return _reference
-
-
 def _run(name, engine, dtype, *args):
     """Run filter ``name`` of the engine chosen for the float64 array ``args[0]``; cast to ``dtype``."""
-    module = _engine_module(resolve_engine(engine, args[0]))
+    module = dispatch(
+        engine, args[0], numpy=_reference, numba=f"{__name__}._numba", cuda=f"{__name__}._cuda", stacklevel=3
+    )
     return getattr(module, name)(*args).astype(dtype, copy=False)
 
 

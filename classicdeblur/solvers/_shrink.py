@@ -11,7 +11,9 @@ Four steps, each the exact solution of a separable per-pixel problem:
 * :func:`shrink_isotropic` -- shrink the vector ``(h, v)`` towards 0 by
   ``threshold`` in length (isotropic TV).
 
-Engines (``engine=``):
+Engines (``engine=``), checked, resolved and dispatched by
+:mod:`classicdeblur.engines` (:data:`ENGINES` and :func:`resolve_engine` are
+re-exported here from there):
 
 ``"numpy"``
     vectorised array code written once against ``xp``; runs on NumPy *and* CuPy
@@ -26,9 +28,9 @@ Engines (``engine=``):
 
 A missing Numba or Numba-CUDA falls back to ``"numpy"`` with a one-time
 ``RuntimeWarning``. The numba and CUDA engines evaluate the same scalar code,
-built by :func:`make_scalar_ops` from plain Python with ``math`` only, so all
-engines agree to rounding. All steps compute in float64 and return the input
-dtype.
+built by :func:`make_scalar_ops` (:mod:`._shrink_scalar`) from plain Python
+with ``math`` only, so all engines agree to rounding. All steps compute in
+float64 and return the input dtype.
 
 Examples
 --------
@@ -43,15 +45,12 @@ True
 
 from __future__ import annotations
 
-import math
-import types
-import warnings
-
 import numpy as np
 
-from .._deps import numba_cuda_available
 from .._validation import check_positive as _check_positive
-from ..backend import get_namespace, is_cupy
+from ..backend import get_namespace
+from ..engines import ENGINES, dispatch, resolve_engine
+from ._shrink_scalar import _NEWTON_RTOL, NEWTON_MAXITER, _is_two_thirds, make_scalar_ops
 
 __all__ = [
     "ENGINES",
@@ -67,155 +66,12 @@ __all__ = [
     "isotropic",
 ]
 
-#: Valid values of ``engine=``.
-ENGINES = ("auto", "numpy", "numba", "cuda")
-
-#: Newton iterations for a general ``alpha`` (convergence is quadratic; 60 is a safe cap).
-NEWTON_MAXITER = 60
-_NEWTON_RTOL = 1e-14
-_TWO_THIRDS = 2.0 / 3.0
-
-
-def _is_two_thirds(alpha):
-    return abs(alpha - _TWO_THIRDS) < 1e-12
-
 
 def _check_alpha(alpha):
     alpha = float(alpha)
     if not 0.0 < alpha <= 1.0:
         raise ValueError(f"alpha must satisfy 0 < alpha <= 1; got {alpha}")
     return alpha
-
-
-# --------------------------------------------------------------------------------------
-# scalar code shared by the numba and CUDA engines
-# --------------------------------------------------------------------------------------
-
-
-def make_scalar_ops(jit=None):
-    """Build the per-pixel scalar functions, compiled with ``jit`` (identity when None).
-
-    ``jit`` is ``numba.njit`` for the CPU engine and ``cuda.jit(device=True)``
-    for the GPU engine; the bodies use only ``math`` and plain arithmetic.
-
-    Returns
-    -------
-    types.SimpleNamespace
-        ``hl(v, beta, alpha)``, ``soft(v, t)``, ``iso_scale(h, v, t)``.
-
-    Examples
-    --------
-    >>> ops = make_scalar_ops()
-    >>> round(ops.hl(1.0, 10.0, 0.5), 6) == round(ops.hl(1.0, 10.0, 0.5000001), 6)
-    True
-    >>> ops.soft(-0.3, 0.1)
-    -0.19999999999999998
-    """
-    if jit is None:
-
-        def jit(f):
-            return f
-
-    @jit
-    def hl_half(x, beta):
-        # alpha = 1/2, x = |v| > 0. With w = u^2 the stationarity condition of
-        # Eq. (5), 1/(2 sqrt(w)) + beta (w - x) = 0 (the cubic of Eq. 11 after
-        # squaring), becomes the depressed cubic u^3 - x u + 1/(2 beta) = 0.
-        q = 0.5 / beta
-        if 4.0 * x * x * x <= 27.0 * q * q:
-            return 0.0  # one real root, negative: no positive stationary point
-        # three real roots; the largest is the local minimum (trigonometric form)
-        c = -1.5 * q / x * math.sqrt(3.0 / x)
-        c = min(1.0, max(-1.0, c))
-        u = 2.0 * math.sqrt(x / 3.0) * math.cos(math.acos(c) / 3.0)
-        w = u * u
-        d = w - x
-        if u + 0.5 * beta * d * d < 0.5 * beta * x * x:  # beats w = 0
-            return w
-        return 0.0
-
-    @jit
-    def hl_two_thirds(x, beta):
-        # alpha = 2/3. With w = u^3, Eq. (5) gives u^4 - x u + 2/(3 beta) = 0
-        # (the quartic of Eq. 14), solved by Ferrari's method.
-        c = 2.0 / (3.0 * beta)
-        r = 0.125 * x * x
-        # resolvent cubic m^3 - c m - r = 0, largest real root
-        dd = 0.25 * r * r - c * c * c / 27.0
-        if dd > 0.0:
-            a = math.pow(0.5 * r + math.sqrt(dd), 1.0 / 3.0)
-            m = a + c / (3.0 * a)
-        else:
-            t = 1.5 * r / c * math.sqrt(3.0 / c)
-            t = min(1.0, max(-1.0, t))
-            m = 2.0 * math.sqrt(c / 3.0) * math.cos(math.acos(t) / 3.0)
-        s = math.sqrt(2.0 * m)
-        e = x / s - m  # half the discriminant of u^2 - s u + m - x / (2 s) = 0
-        if e < 0.0:
-            return 0.0
-        u = 0.5 * (s + math.sqrt(2.0 * e))
-        w = u * u * u
-        d = w - x
-        if u * u + 0.5 * beta * d * d < 0.5 * beta * x * x:
-            return w
-        return 0.0
-
-    @jit
-    def hl_newton(x, beta, alpha):
-        # any 0 < alpha < 1: g(w) = alpha w^(alpha-1) + beta (w - x) is convex and
-        # increasing on (w_i, x], w_i the inflection point of the objective, so
-        # Newton from w = x decreases monotonically to the local minimum if any.
-        wi = math.pow(alpha * (1.0 - alpha) / beta, 1.0 / (2.0 - alpha))
-        if x <= wi:
-            return 0.0
-        w = x
-        for _ in range(NEWTON_MAXITER):
-            g = alpha * math.pow(w, alpha - 1.0) + beta * (w - x)
-            gp = alpha * (alpha - 1.0) * math.pow(w, alpha - 2.0) + beta
-            wn = w - g / gp
-            if wn <= wi:  # no stationary point: the minimum is w = 0
-                return 0.0
-            if abs(wn - w) <= _NEWTON_RTOL * w:
-                w = wn
-                break
-            w = wn
-        d = w - x
-        if math.pow(w, alpha) + 0.5 * beta * d * d < 0.5 * beta * x * x:
-            return w
-        return 0.0
-
-    @jit
-    def hl(v, beta, alpha):
-        x = abs(float(v))
-        if alpha == 1.0:
-            w = max(x - 1.0 / beta, 0.0)
-        elif alpha == 0.5:
-            w = hl_half(x, beta)
-        elif abs(alpha - _TWO_THIRDS) < 1e-12:
-            w = hl_two_thirds(x, beta)
-        else:
-            w = hl_newton(x, beta, alpha)
-        return math.copysign(w, float(v)) if w > 0.0 else 0.0
-
-    @jit
-    def soft(v, t):
-        x = float(v)
-        if x > t:
-            return x - t
-        if x < -t:
-            return x + t
-        return 0.0
-
-    @jit
-    def iso_scale(h, v, t):
-        n = math.sqrt(float(h) * float(h) + float(v) * float(v))
-        if n > t:
-            return (n - t) / n
-        return 0.0
-
-    return types.SimpleNamespace(
-        hl=hl, hl_half=hl_half, hl_two_thirds=hl_two_thirds, hl_newton=hl_newton, soft=soft, iso_scale=iso_scale
-    )
 
 
 # --------------------------------------------------------------------------------------
@@ -322,67 +178,16 @@ def isotropic(h, v, threshold):
 
 
 # --------------------------------------------------------------------------------------
-# engine dispatch
+# engine dispatch (classicdeblur.engines)
 # --------------------------------------------------------------------------------------
 
-_WARNED: set = set()
 
-
-def _warn_once(key, message):
-    if key not in _WARNED:
-        _WARNED.add(key)
-        warnings.warn(message, RuntimeWarning, stacklevel=4)
-
-
-def resolve_engine(engine, array):
-    """Turn ``engine`` into the engine that will run on ``array``.
-
-    Raises
-    ------
-    ValueError
-        ``engine`` is not one of :data:`ENGINES`, or ``"numba"`` was asked for a CuPy array.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> resolve_engine("auto", np.zeros(2))
-    'numba'
-    >>> resolve_engine("fast", np.zeros(2))
-    Traceback (most recent call last):
-    ...
-    ValueError: unknown engine 'fast'; choose from: auto, numpy, numba, cuda
-    """
-    if not isinstance(engine, str) or engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}; choose from: {', '.join(ENGINES)}")
-    gpu = is_cupy(array)
-    if engine == "auto":
-        engine = "cuda" if gpu else "numba"
-    if engine == "numba":
-        if gpu:
-            raise ValueError("engine 'numba' runs on NumPy arrays only; use 'cuda' or 'numpy' for CuPy arrays")
-        try:
-            import numba  # noqa: F401
-        except Exception:  # pragma: no cover - numba is a core dependency
-            _warn_once("numba", "numba is not importable; falling back to engine='numpy'")
-            return "numpy"
-    elif engine == "cuda" and not numba_cuda_available():
-        _warn_once("cuda", "numba.cuda is not available; falling back to engine='numpy'")
-        return "numpy"
-    return engine
-
-
-def _engine_module(engine):
-    if engine == "numba":
-        from . import _shrink_numba
-
-        return _shrink_numba
-    if engine == "cuda":
-        from . import _shrink_cuda
-
-        return _shrink_cuda
-    import sys
-
-    return sys.modules[__name__]
+def _engine_module(engine, array):
+    """The module of the engine chosen for ``array``: this one, :mod:`._shrink_numba` or :mod:`._shrink_cuda`."""
+    return dispatch(
+        engine, array, numpy=__name__, numba=f"{__package__}._shrink_numba", cuda=f"{__package__}._shrink_cuda",
+        stacklevel=3,
+    )
 
 
 def _check_pair(h, v):
@@ -431,8 +236,7 @@ def shrink_hyper_laplacian(v, beta, alpha, *, engine="auto"):
     """
     alpha = _check_alpha(alpha)
     beta = _check_positive("beta", beta)
-    eng = resolve_engine(engine, v)
-    return _engine_module(eng).hyper_laplacian(v, beta, alpha)
+    return _engine_module(engine, v).hyper_laplacian(v, beta, alpha)
 
 
 def shrink_l0(h, v, threshold, *, engine="auto"):
@@ -471,8 +275,7 @@ def shrink_l0(h, v, threshold, *, engine="auto"):
     """
     _check_pair(h, v)
     threshold = float(threshold)
-    eng = resolve_engine(engine, h)
-    return _engine_module(eng).l0(h, v, threshold)
+    return _engine_module(engine, h).l0(h, v, threshold)
 
 
 def shrink_soft(v, threshold, *, engine="auto"):
@@ -485,8 +288,7 @@ def shrink_soft(v, threshold, *, engine="auto"):
     array([0.4, 0. ])
     """
     threshold = float(threshold)
-    eng = resolve_engine(engine, v)
-    return _engine_module(eng).soft(v, threshold)
+    return _engine_module(engine, v).soft(v, threshold)
 
 
 def shrink_isotropic(h, v, threshold, *, engine="auto"):
@@ -503,5 +305,4 @@ def shrink_isotropic(h, v, threshold, *, engine="auto"):
     """
     _check_pair(h, v)
     threshold = float(threshold)
-    eng = resolve_engine(engine, h)
-    return _engine_module(eng).isotropic(h, v, threshold)
+    return _engine_module(engine, h).isotropic(h, v, threshold)

@@ -9,9 +9,9 @@ to the device and back, or run directly in Numba's CUDA simulator
 machine without a GPU.
 
 ``numba.cuda`` is imported at module level inside ``try``; the device
-functions (the scalar code of :func:`._shrink.make_scalar_ops`) and kernels
-are compiled lazily on first use and cached (Numba caches the machine code per
-device context).
+functions (the scalar code of :func:`._shrink_scalar.make_scalar_ops`) and
+kernels are compiled lazily on first use and cached (Numba caches the machine
+code per device context).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import types
 import numpy as np
 
 from ..backend import is_cupy
-from ._shrink import make_scalar_ops
+from ._shrink_scalar import make_scalar_ops
 
 try:  # a broken CUDA install may raise anything, not only ImportError
     from numba import cuda

@@ -3,7 +3,7 @@
 Imported only when ``engine="numba"`` (or ``"auto"`` on NumPy arrays) is used,
 so ``import classicdeblur`` never imports Numba. The functions have the same
 signatures as the NumPy references in :mod:`._shrink` and evaluate the scalar
-code of :func:`._shrink.make_scalar_ops`, compiled with ``@njit``.
+code of :func:`._shrink_scalar.make_scalar_ops`, compiled with ``@njit``.
 
 Examples
 --------
@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._shrink import make_scalar_ops
+from ._shrink_scalar import make_scalar_ops
 
 __all__ = ["hyper_laplacian", "l0", "soft", "isotropic"]
 
