@@ -227,11 +227,20 @@ def kernel_from_spec(spec: str, *, rng=None) -> np.ndarray:
     ------
     ValueError
         Unknown bank, generator or parameter; the message lists the valid ones.
+    InvalidKernelError
+        A parameter that is not a finite number (``angle=abc``,
+        ``sigma=inf``), or a kernel larger than
+        :data:`~classicdeblur.psf.generators.MAX_KERNEL_SIZE`, refused before
+        anything is allocated.
 
     Examples
     --------
     >>> kernel_from_spec("disk:radius=4").shape
     (9, 9)
+    >>> kernel_from_spec("motion:length=15,angle=abc")
+    Traceback (most recent call last):
+    ...
+    classicdeblur.errors.InvalidKernelError: kernel generator 'motion': angle must be a finite number; got 'abc'
     >>> a = kernel_from_spec("boracchi_foi:size=21,seed=3")
     >>> bool(np.array_equal(a, kernel_from_spec("boracchi_foi:size=21,seed=3")))
     True
@@ -258,5 +267,7 @@ def kernel_from_spec(spec: str, *, rng=None) -> np.ndarray:
     _, params = parse_spec(spec)
     if "seed" in params:
         rng = params.pop("seed")
+        if isinstance(rng, bool) or not isinstance(rng, int) or rng < 0:
+            raise InvalidKernelError(f"bad kernel spec {spec!r}: seed must be a whole number >= 0; got {rng!r}")
     size = params.pop("size", None)
     return make_kernel(name, size, rng=rng, **params)

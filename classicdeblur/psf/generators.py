@@ -40,6 +40,7 @@ from .utils import normalize, odd_size, pad_to_size, recenter, splat_bilinear
 
 __all__ = [
     "GENERATORS",
+    "MAX_KERNEL_SIZE",
     "make_kernel",
     "disk",
     "motion",
@@ -52,6 +53,21 @@ __all__ = [
 #: Registry of kernel generators (name -> function); meta: ``description``, ``random``.
 GENERATORS = Registry("kernel generator")
 
+#: Largest side of a generated kernel, checked before anything is allocated.
+#: The largest shipped kernel (``lai:4``) is 75 px wide.
+MAX_KERNEL_SIZE = 255
+
+#: Bounds of the generators' integer parameters (checked by :func:`make_kernel`).
+_INT_BOUNDS = {
+    "size": (1, MAX_KERNEL_SIZE),
+    "grid": (1, MAX_KERNEL_SIZE),
+    "num_samples": (2, 100_000),
+    "num_points": (4, 1_000),
+    "samples_per_point": (1, 100_000),
+    "supersample": (1, 64),
+    "oversample": (1, 256),
+}
+
 
 def _finish(k):
     """Normalise and re-centre by an integer shift (common last step)."""
@@ -59,11 +75,47 @@ def _finish(k):
     return k
 
 
-def _size_or(size, default):
-    size = int(default if size is None else size)
+def _size_or(size, default, what="the kernel"):
+    """The odd side to use, refused (before any allocation) when over :data:`MAX_KERNEL_SIZE`."""
+    size = default if size is None else size
+    if isinstance(size, bool) or not isinstance(size, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(size) or size != int(size):
+        raise InvalidKernelError(f"kernel size must be a positive odd integer; got {size!r}")
+    size = int(size)
     if size < 1 or size % 2 == 0:
         raise InvalidKernelError(f"kernel size must be a positive odd integer; got {size}")
+    if size > MAX_KERNEL_SIZE:
+        raise InvalidKernelError(
+            f"{what} needs a {size}x{size} kernel, over the limit of {MAX_KERNEL_SIZE}x{MAX_KERNEL_SIZE}"
+        )
     return size
+
+
+def _real(name, value, *, low=None, strict=True):
+    """``value`` as a finite float (``> low`` with ``strict``, else ``>= low``), or an InvalidKernelError."""
+    ok = not isinstance(value, (bool, str)) and isinstance(value, (int, float, np.integer, np.floating))
+    v = float(value) if ok else math.nan
+    if not math.isfinite(v) or (low is not None and (v <= low if strict else v < low)):
+        bound = "" if low is None else f" {'>' if strict else '>='} {low:g}"
+        raise InvalidKernelError(f"{name} must be a finite number{bound}; got {value!r}")
+    return v
+
+
+def _check_params(name, params, sig):
+    """Type, finiteness and size checks of a generator's parameters, before it allocates anything."""
+    for key, value in params.items():
+        default = sig.parameters[key].default
+        if value is None and default is None:
+            continue
+        what = f"kernel generator {name!r}: {key}"
+        if key in _INT_BOUNDS:
+            lo, hi = _INT_BOUNDS[key]
+            v = _real(what, value)
+            if v != int(v) or not lo <= v <= hi:
+                raise InvalidKernelError(f"{what} must be a whole number in {lo}..{hi}; got {value!r}")
+            params[key] = int(v)
+        else:
+            params[key] = _real(what, value)
 
 
 def make_kernel(name, size=None, *, rng=None, **params):
@@ -84,6 +136,10 @@ def make_kernel(name, size=None, *, rng=None, **params):
     ------
     ValueError
         Unknown generator (the message lists the valid ones) or parameter.
+    InvalidKernelError
+        A parameter that is not a finite number, a whole-number parameter out
+        of its bounds, or a kernel over :data:`MAX_KERNEL_SIZE` (checked
+        before anything is allocated).
 
     Examples
     --------
@@ -95,6 +151,10 @@ def make_kernel(name, size=None, *, rng=None, **params):
     Traceback (most recent call last):
     ...
     ValueError: unknown kernel generator 'blob'; choose from: boracchi_foi, chakrabarti, disk, gaussian, motion
+    >>> make_kernel("gaussian", sigma=1e6)
+    Traceback (most recent call last):
+    ...
+    classicdeblur.errors.InvalidKernelError: a gaussian of sigma 1e+06 needs a 6000001x6000001 kernel, over the limit of 255x255
     """
     gen = GENERATORS.get(name)
     sig = inspect.signature(gen)
@@ -105,6 +165,7 @@ def make_kernel(name, size=None, *, rng=None, **params):
                          f"valid: {', '.join(valid)}")
     if size is not None:
         params["size"] = size
+    _check_params(name, params, sig)
     missing = [p.name for p in sig.parameters.values()
                if p.default is inspect.Parameter.empty and p.name not in params and p.name != "rng"]
     if missing:
@@ -147,10 +208,9 @@ def disk(radius, size=None, *, rng=None, supersample=16):
     >>> k.shape, bool(np.isclose(k.sum(), 1)), bool(k[2, 2] == k.max())
     ((5, 5), True, True)
     """
-    R = float(radius)
-    if not R > 0:
-        raise ValueError(f"disk radius must be > 0; got {radius}")
-    size = _size_or(size, 2 * math.ceil(R + 0.5) - 1)
+    R = _real("disk radius", radius, low=0)
+    size = _size_or(size, 2 * math.ceil(R + 0.5) - 1, f"a disk of radius {R:g}")
+    supersample = int(supersample)
     c = size // 2
     sub = (np.arange(supersample) + 0.5) / supersample - 0.5  # symmetric sub-pixel offsets
     grid = np.arange(size) - c
@@ -200,18 +260,19 @@ def motion(length, angle=0.0, size=None, *, rng=None, oversample=32):
     >>> bool(np.allclose(motion(9, 90), motion(9, 0).T))
     True
     """
-    L = float(length)
-    if not L >= 0:
-        raise ValueError(f"motion length must be >= 0; got {length}")
-    size = _size_or(size, 2 * math.ceil(L / 2) + 1)
+    L = _real("motion length", length, low=0, strict=False)
+    th = math.radians(_real("motion angle", angle))
+    size = _size_or(size, 2 * math.ceil(L / 2) + 1, f"a motion of length {L:g}")
     c = size // 2
     if L == 0:
         k = np.zeros((size, size))
         k[c, c] = 1.0
         return k
     n = max(2, int(math.ceil(L * oversample)))
+    # the reach of the outermost point, checked before the points are allocated
+    if L / 2 * (1 - 1 / n) * max(abs(math.sin(th)), abs(math.cos(th))) > c + 1e-9:
+        raise InvalidKernelError(f"a motion of length {L} does not fit a {size}x{size} kernel")
     t = ((np.arange(n) + 0.5) / n - 0.5) * L  # midpoints of n equal pieces of the segment
-    th = math.radians(angle)
     rows, cols = c - t * math.sin(th), c + t * math.cos(th)
     if rows.min() < 0 or cols.min() < 0 or rows.max() > size - 1 or cols.max() > size - 1:
         raise InvalidKernelError(f"a motion of length {L} does not fit a {size}x{size} kernel")
@@ -241,11 +302,11 @@ def gaussian(sigma, size=None, *, rng=None):
     >>> k.shape, bool(np.isclose(k[3, 4] / k[3, 3], np.exp(-0.5)))
     ((7, 7), True)
     """
-    s = float(sigma)
-    if not s > 0:
-        raise ValueError(f"gaussian sigma must be > 0; got {sigma}")
-    size = _size_or(size, 2 * math.ceil(3 * s) + 1)
+    s = _real("gaussian sigma", sigma, low=0)
+    size = _size_or(size, 2 * math.ceil(3 * s) + 1, f"a gaussian of sigma {s:g}")
     x = np.arange(size) - size // 2
+    if 2 * s * s == 0:  # narrower than float precision: a delta
+        return pad_to_size(np.ones((1, 1)), size)
     g = np.exp(-(x[:, None] ** 2 + x[None, :] ** 2) / (2 * s * s))  # Eq. 5
     return g / g.sum()
 
@@ -488,6 +549,8 @@ def chakrabarti(size=41, *, rng=None, grid=None, num_points=6, samples_per_point
     nc = int(num_points)
     if psz < 1 or nc < 4:
         raise ValueError(f"chakrabarti needs grid >= 1 and num_points >= 4; got {psz}, {nc}")
+    if psz > size:
+        raise InvalidKernelError(f"chakrabarti needs grid <= size; got grid {psz} for size {size}")
     rng = np.random.default_rng(rng)
     knots = np.linspace(0, 1, nc)
     tt = np.linspace(0, 1, nc * int(samples_per_point))

@@ -124,3 +124,35 @@ def test_kernel_from_spec_errors(spec, match):
     with pytest.raises(InvalidKernelError if "needs" not in match and "parameter" not in match else ValueError,
                        match=match):
         bank.kernel_from_spec(spec)
+
+
+@pytest.mark.parametrize("spec,match", [
+    ("motion:length=100000", "100001x100001 kernel, over the limit of 255x255"),
+    ("gaussian:sigma=1e6", "over the limit"),
+    ("disk:radius=1e5", "over the limit"),
+    ("disk:radius=500", "1001x1001 kernel, over the limit"),
+    ("motion:length=15,angle=abc", "angle must be a finite number; got 'abc'"),
+    ("gaussian:sigma=inf", "sigma must be a finite number"),
+    ("gaussian:sigma=nan", "sigma must be a finite number"),
+    ("disk:radius=-2", "radius must be a finite number > 0"),
+    ("motion:length=1e300,size=15", "does not fit a 15x15"),
+    ("boracchi_foi:size=21,seed=abc", "seed must be a whole number"),
+    ("boracchi_foi:size=21,seed=-1", "seed must be a whole number"),
+    ("boracchi_foi:size=21.5", "size must be a whole number"),
+    ("boracchi_foi:num_samples=1e12", "num_samples must be a whole number in 2..100000"),
+    ("disk:radius=3,supersample=1e6", "supersample must be a whole number"),
+    ("chakrabarti:size=15,grid=99", "grid must be a whole number in 1..255|grid <= size"),
+])
+def test_kernel_from_spec_refused_before_allocation(spec, match):
+    """Bad or huge recipe parameters are refused with one clear line, fast (no allocation)."""
+    import time
+
+    t0 = time.perf_counter()
+    with pytest.raises(InvalidKernelError, match=match):
+        bank.kernel_from_spec(spec)
+    assert time.perf_counter() - t0 < 0.5
+
+
+def test_tiny_gaussian_is_a_delta():
+    k = bank.kernel_from_spec("gaussian:sigma=1e-300")
+    assert k.shape == (3, 3) and k[1, 1] == 1.0
