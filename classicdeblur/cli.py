@@ -310,11 +310,14 @@ def _cmd_kernels(args) -> int:
 
 def _cmd_exemplars(args, argv=None) -> int:
     from ._progress import Progress
-    from .faces.exemplars import build_database, learn_priors
+    from .blind import prior_learners
+    from .faces.exemplar_build import build_database
+    from .faces.exemplar_learn import learn_priors
 
     log = (lambda *a, **k: None) if args.quiet else (lambda msg: print(msg))
+    learners = prior_learners()  # each method's registered learner (anwar2018, tian2015)
     if args.action == "learn":
-        db = learn_priors(args.db, args.only, log=log)
+        db = learn_priors(args.db, args.only, learners=learners, log=log)
         if not args.quiet:
             print(f"priors of {db.path}: {', '.join(db.manifest.get('priors', {})) or 'none'}")
         return EXIT_OK
@@ -326,8 +329,8 @@ def _cmd_exemplars(args, argv=None) -> int:
                             per_identity=args.per_identity,
                             exclude_first_identities=args.exclude_first_identities,
                             upsample=args.upsample, tolerance=args.tolerance, overwrite=args.overwrite,
-                            source=args.source, terms=args.terms, command=command, progress=progress,
-                            log=log)
+                            learners=learners, source=args.source, terms=args.terms, command=command,
+                            progress=progress, log=log)
     if not args.quiet:
         print(f"wrote {len(db)} exemplars to {args.output}")
     return EXIT_OK

@@ -12,7 +12,7 @@ import importlib
 
 from .._registry import Registry
 
-__all__ = ["BLIND", "MODULES", "registry"]
+__all__ = ["BLIND", "MODULES", "prior_learners", "registry"]
 
 #: The registry of blind methods.
 BLIND = Registry("blind method")
@@ -32,3 +32,25 @@ def registry() -> Registry:
     for name in MODULES:
         importlib.import_module(f"{__name__}.{name}")
     return BLIND
+
+
+def prior_learners() -> dict:
+    """The exemplar-prior learners the methods declared at registration (``learn=``).
+
+    Returns
+    -------
+    dict
+        Method name -> ``learn(db) -> dict[str, ndarray]``, in name order, for every
+        registered method with a ``learn`` entry; pass it as ``learners`` to
+        :func:`~classicdeblur.faces.exemplar_build.build_database` or
+        :func:`~classicdeblur.faces.exemplar_learn.learn_priors`.
+
+    Examples
+    --------
+    >>> learners = prior_learners()
+    >>> sorted(learners), learners["anwar2018"].__name__
+    (['anwar2018', 'tian2015'], 'learn_prior')
+    """
+    reg = registry()
+    metas = {name: reg.meta(name) for name in reg.names()}
+    return {name: meta["learn"] for name, meta in metas.items() if "learn" in meta}

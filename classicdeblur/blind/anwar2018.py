@@ -461,6 +461,7 @@ def _load_prior(exemplars):
     description="Anwar, Huynh & Porikli 2018 class-specific prior: per-band Fourier subspaces of aligned faces "
     "restore the band energies the kernel attenuates, inside Xu & Jia's edge-based coarse-to-fine estimation",
     face=True,
+    learn=learn_prior,
 )
 def anwar2018(
     image,

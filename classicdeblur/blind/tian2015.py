@@ -489,6 +489,7 @@ _REQUIRED = ("face_mean", "face_basis", "face_std", "psf_basis", "niqe_mu", "niq
     description="Tian & Tao 2015 coupled learning: face and PSF coefficients on orthogonal bases by alternating "
     "least squares, candidate restorations chosen by NIQE",
     face=True,
+    learn=learn_model,
 )
 def tian2015(image, *, kernel_size=None, rng=None, pixel_screening=False, exemplars=None, model=None,
              face_components=(20, 120), iterations=20, face_weight=1.0, psf_weight=1e-3, refine=5,

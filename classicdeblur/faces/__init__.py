@@ -12,7 +12,10 @@ imported on first use, so importing this package loads neither dlib nor OpenCV.
   :func:`align_face`, :func:`transform_points`, :func:`unalign`;
 * :mod:`~classicdeblur.faces.structure`: :data:`PARTS`, :func:`structure_mask`;
 * :mod:`~classicdeblur.faces.exemplars`: :class:`ExemplarDB`, :func:`load_database`,
-  :func:`build_database`;
+  :func:`as_database`;
+* :mod:`~classicdeblur.faces.exemplar_build`: :func:`build_database`, :class:`BuildOptions`;
+* :mod:`~classicdeblur.faces.exemplar_learn`: :func:`learn_priors` (learners are passed in,
+  e.g. :func:`classicdeblur.blind.prior_learners`);
 * :mod:`~classicdeblur.faces.matching`: :func:`match_exemplars` (Pan et al. 2014 Eq. 3);
 * :mod:`~classicdeblur.faces.photo`: :func:`deblur_photo` (the whole-photo path of the face
   methods).
@@ -33,7 +36,9 @@ _EXPORTS = {
     "align": ("CANONICAL_SIZE", "TEMPLATE", "MEAN_SHAPE", "alignment_matrix", "align_face",
               "transform_points", "unalign", "template_landmarks", "framed_landmarks", "invert_matrix"),
     "structure": ("PARTS", "structure_mask"),
-    "exemplars": ("ExemplarDB", "load_database", "build_database", "as_database", "LEARNERS"),
+    "exemplars": ("ExemplarDB", "load_database", "as_database"),
+    "exemplar_build": ("build_database", "BuildOptions"),
+    "exemplar_learn": ("learn_priors",),
     "matching": ("Match", "match_exemplars"),
     "photo": ("deblur_photo",),
 }

@@ -6,18 +6,26 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classicdeblur import cli
+from classicdeblur import blind, cli
 from classicdeblur.errors import OutputExistsError
-from classicdeblur.faces import exemplars
+from classicdeblur.faces.exemplar_build import build_database
+from classicdeblur.faces.exemplar_learn import _learner_label, learn_priors
 from classicdeblur.faces.exemplars import (
     ExemplarDBError,
-    build_database,
     file_sha256,
     load_database,
 )
 from classicdeblur.faces.structure import structure_mask
 
 DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def _toy_learn(db):
+    return {"mean": db.faces.mean(0), "n": np.array(len(db))}
+
+
+def _count_learn(db):
+    return {"count": np.array(len(db))}
 
 
 @pytest.fixture(scope="module")
@@ -61,27 +69,19 @@ def test_default_database_matches_manifest():
     assert load_database() is db
 
 
-def test_build_database_and_priors(face_dir, tmp_path, monkeypatch):
-    mod = tmp_path / "toy_learner.py"
-    mod.write_text("import numpy as np\n"
-                   "def learn(db):\n"
-                   "    return {'mean': db.faces.mean(0), 'n': np.array(len(db))}\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
+def test_build_database_and_priors(face_dir, tmp_path):
     notes = []
     out = tmp_path / "db"
-    db = build_database(face_dir, out, size=64, learners={"toy": "toy_learner:learn",
-                                                          "absent": "classicdeblur.no_such_module:f"},
-                        log=notes.append)
+    db = build_database(face_dir, out, size=64, learners={"toy": _toy_learn}, log=notes.append)
     assert len(db) == 4 and db.resolution == 64 and db.faces.shape == (4, 64, 64)
     assert db.manifest["skipped"]["no_face"] == 1 and db.manifest["selection"]["images_examined"] == 5
     assert list(db.names) == ["id_a/1.png", "id_a/2.png", "id_b/1.png", "id_c/1.png"]
-    assert any("absent" in n and "does not exist" in n for n in notes)
-    assert "absent" in db.manifest["priors_skipped"]
+    assert any("prior 'toy'" in n for n in notes)
+    assert db.manifest["priors"]["toy"]["learner"] == f"{__name__}:_toy_learn"
+    assert db.manifest["priors_skipped"] == {}
     prior = db.prior("toy")
     assert prior["mean"].shape == (64, 64) and int(prior["n"]) == 4
-    with pytest.raises(ExemplarDBError, match="classicdeblur exemplars"):
-        db.prior("absent")
-    with pytest.raises(ExemplarDBError, match="choose from"):
+    with pytest.raises(ExemplarDBError, match="unknown exemplar prior 'nope'; choose from: toy"):
         db.prior("nope")
     # eyes of the aligned crops at the template's eye positions
     from classicdeblur.faces.align import template_points
@@ -109,10 +109,24 @@ def test_build_options(face_dir, tmp_path):
     with pytest.raises(ExemplarDBError, match="no usable face"):
         build_database(face_dir / "id_c", tmp_path / "d", size=64, learners={}, exclude_first_identities=0,
                        limit=None, per_identity=None, log=lambda m: None, upsample=0, tolerance=-1.0)
+    with pytest.raises(TypeError, match="must be a callable"):  # checked before any face is read
+        build_database(face_dir, tmp_path / "e", size=64, learners={"toy": "toy_learner:learn"})
+    assert not (tmp_path / "e").exists()
+
+
+def test_prior_learners_are_the_shipped_ones():
+    """The CLI's learners are the methods' registered ones, recorded as in the shipped manifest."""
+    from classicdeblur.blind import anwar2018, tian2015
+
+    learners = blind.prior_learners()
+    assert learners == {"anwar2018": anwar2018.learn_prior, "tian2015": tian2015.learn_model}
+    shipped = load_database().manifest["priors"]
+    assert list(shipped) == list(learners)
+    assert {n: _learner_label(f) for n, f in learners.items()} == {n: p["learner"] for n, p in shipped.items()}
 
 
 def test_cli_exemplars_build(face_dir, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(exemplars, "LEARNERS", {})
+    monkeypatch.setattr(blind, "prior_learners", lambda: {})
     out = tmp_path / "db"
     out.mkdir()
     (out / "README.md").write_text("notes")
@@ -139,13 +153,13 @@ def test_missing_database(tmp_path):
 
 
 def test_cli_exemplars_learn(face_dir, tmp_path, monkeypatch, capsys):
-    (tmp_path / "toy_learner2.py").write_text("import numpy as np\n"
-                                              "def learn(db):\n"
-                                              "    return {'count': np.array(len(db))}\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
     out = tmp_path / "db"
-    build_database(face_dir, out, size=64, limit=1, learners={}, log=lambda m: None)
-    monkeypatch.setattr(exemplars, "LEARNERS", {"toy": "toy_learner2:learn"})
+    db = build_database(face_dir, out, size=64, limit=1, learners={}, log=lambda m: None)
+    with pytest.raises(ExemplarDBError, match="has no 'toy' prior; build it with 'classicdeblur exemplars learn"):
+        db.prior("toy")
+    with pytest.raises(ExemplarDBError, match="unknown prior"):
+        learn_priors(out, ["toy"], learners={}, log=lambda m: None)
+    monkeypatch.setattr(blind, "prior_learners", lambda: {"toy": _count_learn})
     assert cli.main(["exemplars", "learn", str(out), "-q"]) == 0
     db = load_database(out)
     assert int(db.prior("toy")["count"]) == 1 and db.has_prior("toy")
