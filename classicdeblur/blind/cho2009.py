@@ -116,7 +116,7 @@ from ..solvers.nonblind import NONBLIND
 from . import BLIND
 from .framework import Estimator, run_blind
 from .guidance import face_guide
-from .kstep import KernelSystem
+from ..operators.kernel import KernelSystem
 
 __all__ = [
     "DERIVATIVE_WEIGHTS",

@@ -84,7 +84,7 @@ from .cho2009 import Cho2009
 from .constraints import project_kernel, recenter
 from .framework import _gray, _trim, default_kernel_size, gradient_pairs, run_blind
 from .guidance import FaceGuide, dilate, structure_parts
-from .kstep import KernelSystem
+from ..operators.kernel import KernelSystem
 
 __all__ = ["exemplar", "ExemplarEstimator", "EDGES"]
 

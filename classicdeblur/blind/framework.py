@@ -33,10 +33,8 @@ images run on the CPU and CuPy images on the GPU.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -45,51 +43,16 @@ from ..backend import get_namespace
 from ..color import to_luminance
 from ..errors import InvalidKernelError
 from ..operators import gradients as grad_ops
-from ..operators.functional import psf2otf
-from ..solvers.nonblind import deconvolve
+from ..operators.kernel import GradientDataTerm
 from .constraints import project_kernel, recenter, shift_image
 from .pyramid import Level, resize, resize_kernel, schedule
 
-__all__ = ["Estimator", "LevelState", "run_blind", "default_kernel_size", "gradient_pairs", "restoring", "restore_target", "flat_result",
+__all__ = ["Estimator", "LevelState", "run_blind", "default_kernel_size", "gradient_pairs", "flat_result", "gray",
            "FLAT_STD"]
 
 #: Below this standard deviation of the luminance, an image is flat: it has no
 #: edges to estimate a kernel from, and is returned with a delta kernel.
 FLAT_STD = 1e-3
-
-
-_RESTORE_TARGET = contextvars.ContextVar("restore_target", default=None)
-
-
-@contextlib.contextmanager
-def restoring(image):
-    """Within this block, :func:`run_blind`'s final step restores ``image`` instead of its input.
-
-    The whole-photo path (:func:`classicdeblur.faces.photo.deblur_photo`)
-    estimates the kernel on a face crop and restores the whole photo with
-    the method's own final step.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from classicdeblur.blind.xu2010 import xu2010
-    >>> photo = np.random.default_rng(0).random((40, 40))
-    >>> with restoring(photo):
-    ...     out, k, info = xu2010(photo[8:32, 8:32], kernel_size=3)
-    >>> out.shape
-    (40, 40)
-    """
-    token = _RESTORE_TARGET.set(image)
-    try:
-        yield
-    finally:
-        _RESTORE_TARGET.reset(token)
-
-
-def restore_target(image):
-    """The image a final step restores: ``image``, or the one set by an enclosing :func:`restoring`."""
-    target = _RESTORE_TARGET.get()
-    return image if target is None else target
 
 
 @dataclass
@@ -111,9 +74,12 @@ class LevelState:
     k : ndarray
         Current kernel (``level.kernel_size`` square).
     rng : numpy.random.Generator
-    memo : dict
-        Free space for a method's own state, shared by all levels of one run
-        (thresholds, weights).
+
+    Notes
+    -----
+    A method keeps its own state on its :class:`Estimator` (one instance per
+    run): run-wide values as attributes, per-level values in a small
+    dataclass of its own set in :meth:`Estimator.start_level`.
     """
 
     level: Level
@@ -124,7 +90,6 @@ class LevelState:
     k: object
     rng: object
     iteration: int = 0
-    memo: dict = field(default_factory=dict)
 
     @property
     def xp(self):
@@ -151,10 +116,6 @@ class Estimator:
         Early stop when ``||k_new - k|| / ||k|| < tol``.
     kernel_threshold, min_component : float
         Passed to :func:`~classicdeblur.blind.constraints.project_kernel`.
-    final_method : str
-        Non-blind method of the final step (a name in ``NONBLIND``).
-    final_params : dict
-        Its parameters.
     """
 
     iterations = 10
@@ -162,8 +123,6 @@ class Estimator:
     tol = 1e-3
     kernel_threshold = 0.05
     min_component = 0.1
-    final_method = "hyper_laplacian"
-    final_params: dict = {}
     #: Optional :class:`~classicdeblur.blind.guidance.FaceGuide` restricting the k-step to a face's structures.
     guide = None
 
@@ -192,12 +151,16 @@ class Estimator:
     def on_shift(self, state: LevelState, shift) -> None:
         """Called when re-centring moved the kernel by ``shift``; ``state.x`` is already shifted back.
 
-        Methods that keep their own latent estimate (in ``state.memo``) shift it here.
+        Methods that keep their own latent estimate shift it here.
         """
 
-    def final_step(self, image, kernel):
-        """Restore the full-resolution input with the final kernel (default: :attr:`final_method`)."""
-        return deconvolve(image, kernel, method=self.final_method, **self.final_params)
+    def final_step(self, image, kernel, final):
+        """Restore ``image`` (the full-resolution input or the restore target) with the final kernel.
+
+        ``final`` is the method's :class:`~classicdeblur.blind.method.FinalStep`;
+        the default applies it.
+        """
+        return final(image, kernel)
 
 
 def default_kernel_size(shape, requested=None, default=31):
@@ -250,7 +213,8 @@ def _trim(g, axis):
     return g
 
 
-def _gray(image):
+def gray(image):
+    """The luminance of ``image`` (itself when gray) on which kernels are estimated."""
     if image.ndim == 2:
         return image
     if image.shape[2] == 1:
@@ -260,32 +224,6 @@ def _gray(image):
     return image.mean(axis=2)
 
 
-class _DataTerm:
-    r"""The history's objective :math:`\|k * \nabla x - \nabla y\|^2` at one level, by Parseval.
-
-    Circular boundary; two half-spectrum FFTs per call (the latent image and
-    the kernel) instead of two convolutions and their inverses.
-    """
-
-    def __init__(self, y):
-        xp = get_namespace(y)
-        self.shape = y.shape
-        fx, fy = grad_ops.gradient_otfs(y.shape, xp, y.dtype)
-        self.lap = fx.real**2 + fx.imag**2 + fy.real**2 + fy.imag**2
-        # rfft2 keeps half the columns: count the others twice (Parseval)
-        n = y.shape[1]
-        w = xp.full(n // 2 + 1, 2.0, dtype=y.dtype)
-        w[0] = 1.0
-        if n % 2 == 0:
-            w[-1] = 1.0
-        self.weight = self.lap * w / (y.shape[0] * n)
-        self.spec_y = backend.rfft2(y)
-
-    def __call__(self, x, k):
-        r = psf2otf(k, self.shape) * backend.rfft2(x) - self.spec_y
-        return float(((r.real**2 + r.imag**2) * self.weight).sum())
-
-
 def _delta(size, xp, dtype):
     k = xp.zeros((size, size), dtype=dtype)
     k[size // 2, size // 2] = 1
@@ -293,7 +231,7 @@ def _delta(size, xp, dtype):
 
 
 def flat_result(image, size):
-    """What a blind method returns for a flat image: the image, a centred delta kernel, a warning.
+    """What a blind method returns for a flat ``image`` (or restore target): the image, a delta kernel, a warning.
 
     Examples
     --------
@@ -305,12 +243,12 @@ def flat_result(image, size):
     xp = get_namespace(image)
     info = {"kernel_size": size, "levels": [], "iterations": 0, "history": [], "timings": {},
             "warning": "flat image: no edges to estimate a kernel from"}
-    return restore_target(image).copy(), _delta(size, xp, image.dtype), info
+    return image.copy(), _delta(size, xp, image.dtype), info
 
 
-def run_blind(image, estimator: Estimator, *, kernel_size=None, rng=None, pixel_screening=False,
-              screening_params=None, max_levels=None):
-    """Estimate the kernel of ``image`` with ``estimator`` and restore the image.
+def run_blind(image, estimator: Estimator, options=None, *, kernel_size=None, rng=None, target=None,
+              max_levels=None):
+    """Estimate the kernel of ``image`` with ``estimator`` and restore the image (or ``target``).
 
     Parameters
     ----------
@@ -318,53 +256,72 @@ def run_blind(image, estimator: Estimator, *, kernel_size=None, rng=None, pixel_
         Float in [0, 1], NumPy or CuPy.
     estimator : Estimator
         The method's x- and k-steps.
+    options : BlindOptions, optional
+        The method's shared keywords, validated
+        (:func:`~classicdeblur.blind.method.make_options`): the final step,
+        pixel screening and its parameters. Default: a hyper-Laplacian final
+        step, no screening.
     kernel_size : int, optional
         Odd kernel size (see :func:`default_kernel_size`).
     rng : numpy.random.Generator, optional
         Passed to the estimator for any random choice.
-    pixel_screening : bool
-        Correct the intermediate image before every k-step with the pixel
-        screening of Zhang et al. 2022 (:func:`~classicdeblur.blind.screening.screen`).
-    screening_params : dict, optional
-        Parameters of :func:`~classicdeblur.blind.screening.screen`.
+    target : ndarray, optional
+        The image the final step restores with the estimated kernel; default
+        ``image``. The whole-photo path (:mod:`~classicdeblur.blind.photo`)
+        estimates on a face crop and passes the photo here.
     max_levels : int, optional
         Use only this many of the finest pyramid levels.
 
     Returns
     -------
     image : ndarray
-        The restored image, same shape as the input, in [0, 1].
+        The restored image (``target``'s shape), in [0, 1].
     kernel : ndarray
         The estimated kernel, odd, non-negative, summing to 1, centred.
     info : dict
         ``kernel_size``, ``levels`` (shapes and kernel sizes), ``iterations``,
         ``history`` (one dict per alternation), ``timings`` and, for a flat
         image, a ``warning``.
+
+    Examples
+    --------
+    The restore target is restored with the kernel estimated on ``image``:
+
+    >>> import numpy as np
+    >>> from classicdeblur.blind.xu2010 import xu2010
+    >>> photo = np.random.default_rng(0).random((40, 40))
+    >>> out, k, info = xu2010(photo[8:32, 8:32], kernel_size=3, target=photo)
+    >>> out.shape
+    (40, 40)
     """
+    if options is None:
+        from .method import BlindOptions
+
+        options = BlindOptions()
     xp = get_namespace(image)
     rng = np.random.default_rng(rng)
     size = default_kernel_size(image.shape, kernel_size)
-    gray = _gray(image)
+    target = image if target is None else target
+    lum = gray(image)
     t_start = time.perf_counter()
-    if float(gray.std()) < FLAT_STD:
-        return flat_result(image, size)
+    if float(lum.std()) < FLAT_STD:
+        return flat_result(target, size)
     screen = None
-    if pixel_screening:
+    if options.pixel_screening:
         from .screening import screen
 
-    levels = schedule(gray.shape, size, max_levels=max_levels)
-    k = estimator.init_kernel(levels[0].kernel_size, xp, gray.dtype)
+    levels = schedule(lum.shape, size, max_levels=max_levels)
+    k = estimator.init_kernel(levels[0].kernel_size, xp, lum.dtype)
     x = None
-    memo: dict = {}
     history = []
     t_x = t_k = t_s = 0.0
     for i, lv in enumerate(levels):
-        y = resize(gray, lv.shape)
+        y = resize(lum, lv.shape)
         x = y.copy() if x is None else resize(x, lv.shape)
         k = project_kernel(resize_kernel(k, lv.kernel_size), threshold=estimator.kernel_threshold,
                            min_component=estimator.min_component)
-        state = LevelState(lv, i, len(levels), y, x, k, rng, memo=memo)
-        data_term = _DataTerm(y)
+        state = LevelState(lv, i, len(levels), y, x, k, rng)
+        data_term = GradientDataTerm(y)
         estimator.start_level(state)
         for it in range(estimator.iterations):
             state.iteration = it
@@ -373,7 +330,7 @@ def run_blind(image, estimator: Estimator, *, kernel_size=None, rng=None, pixel_
             t1 = time.perf_counter()
             screened = 0.0
             if screen is not None:
-                state.x, sinfo = screen(state.y, state.x, state.k, **(screening_params or {}))
+                state.x, sinfo = screen(state.y, state.x, state.k, **options.screening_params)
                 screened = float(sinfo["screened_fraction"])
             t2 = time.perf_counter()
             k_new = estimator.k_step(state)
@@ -396,7 +353,7 @@ def run_blind(image, estimator: Estimator, *, kernel_size=None, rng=None, pixel_
                 break
         x, k = state.x, state.k
     t_final = time.perf_counter()
-    restored = estimator.final_step(restore_target(image), k)
+    restored = estimator.final_step(target, k, options.final)
     t_end = time.perf_counter()
     info = {
         "kernel_size": size,
@@ -405,10 +362,10 @@ def run_blind(image, estimator: Estimator, *, kernel_size=None, rng=None, pixel_
         "history": history,
         "timings": {"x_step": t_x, "k_step": t_k, "screening": t_s, "final": t_end - t_final,
                     "total": t_end - t_start},
+        "final": options.final.method,
     }
     if estimator.guide is not None:
         info["face_guide"] = estimator.guide.info
-    if pixel_screening:
+    if options.pixel_screening:
         info["screened_mean"] = float(np.mean([h["screened"] for h in history if "data" in h] or [0.0]))
     return restored, k, info
-

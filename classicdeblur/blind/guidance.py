@@ -163,7 +163,7 @@ def face_guide(image, *, face_box=None, exemplars=None, tolerance=8.0, weight=4.
     The guide's ``info`` says how the landmarks were found; :func:`~.framework.run_blind`
     reports it as ``info["face_guide"]``.
     """
-    from .framework import _gray
+    from .framework import gray as _gray
 
     landmarks, info = locate_landmarks(backend.to_numpy(_gray(image)), face_box=face_box, exemplars=exemplars)
     return FaceGuide(landmarks, tolerance=tolerance, weight=weight, info=info)

@@ -103,7 +103,7 @@ from ..operators.functional import psf2otf
 from . import BLIND
 from .constraints import shift_image
 from .framework import Estimator, run_blind
-from .kstep import KernelSystem
+from ..operators.kernel import KernelSystem
 from .pyramid import resize
 
 __all__ = ["krishnan2011"]

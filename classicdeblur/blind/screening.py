@@ -84,7 +84,7 @@ from ..backend import get_namespace
 from ..errors import InvalidImageError
 from ..operators.blur import BlurOperator
 from ..operators.functional import correlate
-from ..solvers.cg import conjugate_gradient
+from ..operators.cg import conjugate_gradient
 
 __all__ = ["SCREENING_PARAMS", "screen"]
 

@@ -54,7 +54,7 @@ from ..operators.functional import crop
 from ..solvers.nonblind import _Problem
 from . import BLIND
 from .framework import Estimator, run_blind
-from .kstep import KernelSystem
+from ..operators.kernel import KernelSystem
 
 __all__ = ["PRIOR_CONSTANTS", "latent_step", "phi", "shan2008", "smooth_mask", "update_psi"]
 

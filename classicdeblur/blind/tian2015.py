@@ -86,7 +86,7 @@ from . import BLIND
 from .constraints import project_kernel, recenter
 from .framework import (FLAT_STD, Estimator, _gray, default_kernel_size, flat_result, gradient_pairs,
                         restore_target, run_blind)
-from .kstep import KernelSystem
+from ..operators.kernel import KernelSystem
 from .pyramid import resize, resize_kernel
 
 __all__ = ["BASIS_SIZE", "PSF_SIZE", "REFERENCE_FRAME", "coupled_fit", "learn_model", "psf_bank", "tian2015"]

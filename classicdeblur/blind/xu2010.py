@@ -31,7 +31,7 @@ a fixed number ``iterations`` of passes per pyramid level:
   edges take part.
 
 * *Kernel with a Gaussian prior*, closed form in Fourier (paper Eq. 6,
-  :func:`~classicdeblur.blind.kstep.fourier_kernel`):
+  :func:`~classicdeblur.operators.kernel.fourier_kernel`):
 
   .. math::
      k = \mathcal{F}^{-1}\Big(\frac{\overline{\mathcal{F}(\partial_x I^s)}\mathcal{F}(\partial_x B)
@@ -71,7 +71,7 @@ kernel width, ``s`` the ISD iteration). Eq. 10 is minimised by iteratively
 reweighted least squares (Eq. 11),
 :math:`[A^T A + \gamma_2\,\mathrm{diag}(\bar S / \Psi)]\,k = A^T b` with
 :math:`\Psi = \max(|k^{t-1}|, 10^{-5})`, solved by conjugate gradients on the
-kernel's normal equations (:class:`~classicdeblur.blind.kstep.KernelSystem`);
+kernel's normal equations (:class:`~classicdeblur.operators.kernel.KernelSystem`);
 each result is made non-negative and normalised. The iteration stops when
 :math:`\|k^{s+1} - k^s\| / \|k^s\| \le \epsilon_k` (``isd_tol``) or after
 ``isd_iterations``.
@@ -86,8 +86,9 @@ by half-quadratic splitting with the auxiliary residual :math:`v` and gradient
 :math:`\|v\|_1 + \tfrac{1}{2\beta}\|I \otimes k - B - v\|^2 + \lambda_d\|w\|_2 + \tfrac{1}{2\theta}\|\nabla I - w\|^2`,
 alternating soft thresholding of :math:`v`, isotropic shrinkage of :math:`w`
 and a closed-form Fourier step for :math:`I`, while :math:`\beta` and
-:math:`\theta` are halved (see :func:`tv_l1`). ``final`` may name any
-non-blind method of :data:`~classicdeblur.solvers.nonblind.NONBLIND` instead.
+:math:`\theta` are halved (:func:`classicdeblur.solvers.fourier.tv_l1`, registered
+as the non-blind method ``"tv_l1"``). ``final`` may name any non-blind method
+of :data:`~classicdeblur.solvers.nonblind.NONBLIND` instead.
 
 **Parameters** (as given in the paper): :math:`\lambda = 2\cdot10^{-3}` (Eq. 8),
 :math:`\gamma = 10` (Eq. 6), :math:`\gamma_2 = 1` (Eq. 10),
@@ -116,23 +117,22 @@ from __future__ import annotations
 
 import math
 
-from .._registry import check_params
+from dataclasses import dataclass
+
 from .._validation import check_count as _integer
 from .._validation import check_positive as _positive
 from ..backend import get_namespace, get_ndimage
 from ..filters import orientation_threshold, rmap, shock_filter
 from ..operators import gradients as grad_ops
-from ..operators.functional import psf2otf
-from ..solvers._shrink import shrink_isotropic, shrink_soft
-from ..solvers.cg import conjugate_gradient
-from ..solvers.nonblind import NONBLIND, _Problem
-from . import BLIND
+from ..operators.cg import conjugate_gradient
+from ..operators.kernel import KernelSystem, fourier_kernel
+from ..operators.periodic import PeriodicBlur
 from .constraints import project_kernel
 from .framework import Estimator, run_blind
 from .guidance import face_guide
-from .kstep import KernelSystem, fourier_kernel
+from .method import blind_method
 
-__all__ = ["xu2010", "tv_l1", "first_significant_jump"]
+__all__ = ["xu2010", "XuJiaEstimator", "XuJiaLevel", "first_significant_jump"]
 
 
 # --------------------------------------------------------------------------------------
@@ -185,100 +185,38 @@ def first_significant_jump(k, iteration):
     return float(v[int(hits[0])])
 
 
-def tv_l1(image, kernel, *, lam=2e-2, beta_max=1.0, beta_min=1e-3, rate=2.0, ratio=0.2, inner=1,
-          engine="auto", boundary="wrap"):
-    r"""TV-:math:`\ell_1` deconvolution by half-quadratic splitting (Xu & Jia 2010, Algorithm 3).
-
-    Minimises :math:`\|I \otimes k - B\|_1 + \lambda \|\nabla I\|_2` (paper
-    Eq. 12, isotropic TV) through
-
-    .. math::
-       \|v\|_1 + \frac{1}{2\beta}\|I \otimes k - B - v\|^2 + \lambda\|w\|_2 + \frac{1}{2\theta}\|\nabla I - w\|^2
-
-    (Eq. 13), alternating (Algorithm 3)
-
-    * :math:`v = \operatorname{soft}(I \otimes k - B, \beta)` (Eq. 18),
-    * :math:`w = \operatorname{shrink}(\nabla I, \theta\lambda)` (Eq. 17, isotropic),
-    * :math:`I = \mathcal{F}^{-1}\big[(\bar K\,\mathcal{F}(B + v) + \tfrac{\beta}{\theta}\,\mathcal{F}(D^T w))
-      / (|K|^2 + \tfrac{\beta}{\theta}|D|^2)\big]` (Eq. 15),
-
-    while :math:`\beta` falls from ``beta_max`` to ``beta_min`` by factors
-    ``rate``, with :math:`\theta = \beta / \text{ratio}`. As
-    :math:`\beta, \theta \to 0` the fixed point satisfies the optimality
-    condition of Eq. 12 (the clipped residual :math:`(I \otimes k - B - v)/\beta`
-    becomes a subgradient of the :math:`\ell_1` data term).
-
-    The default schedule (one alternation per :math:`\beta`, 11 values) is
-    short and stops *before* the minimiser of Eq. 12: edges are restored only
-    partly, which on faces with 1% Gaussian noise and estimated kernels gave
-    the best PSNR (the paper's :math:`\lambda = 0.02` is small for Gaussian
-    noise once the model is solved exactly). ``inner=5`` comes close to the
-    minimiser; with it, ``lam`` of about 0.1 is the better choice.
-
-    Parameters
-    ----------
-    image : ndarray of shape (M, N) or (M, N, C)
-        Blurred image in [0, 1] (channels are restored independently).
-    kernel : ndarray of shape (h, w)
-    lam : float
-        TV weight :math:`\lambda` (2e-2 in the paper).
-    beta_max, beta_min, rate : float
-        Continuation of :math:`\beta` (the data splitting).
-    ratio : float
-        :math:`\beta/\theta`, the weight of the gradient splitting in the I-step.
-    inner : int
-        Alternations per value of :math:`\beta`.
-    engine : {"auto", "numpy", "numba", "cuda"}
-        Engine of the shrinkage steps.
-    boundary : {"wrap", "edgetaper", "circular"}
-
-    Returns
-    -------
-    ndarray
-        Restored image, clipped to [0, 1].
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> x = np.random.default_rng(0).random((16, 16))
-    >>> bool(np.abs(tv_l1(x, np.ones((1, 1)), lam=1e-4, engine="numpy") - x).max() < 0.02)
-    True
-    """
-    lam = _positive("lam", lam)
-    beta_max, beta_min = _positive("beta_max", beta_max), _positive("beta_min", beta_min)
-    rate, ratio = float(rate), _positive("ratio", ratio)
-    if not rate > 1:
-        raise ValueError(f"rate must be > 1; got {rate}")
-    inner = _integer("inner", inner, 1)
-    p = _Problem(image, kernel, boundary)
-    fy = p.spectrum(p.y)
-    otf_c = p.otf.conj()
-    otf2 = abs(p.otf) ** 2
-    lap = p.laplacian_spectrum()
-    x = p.y
-    beta = beta_max
-    while True:
-        denom = otf2 + ratio * lap
-        for _ in range(inner):
-            # Eq. 18: v-subproblem, soft thresholding of the residual
-            v = shrink_soft(p.blur(x) - p.y, beta, engine=engine)
-            # Eq. 17: w-subproblem, isotropic shrinkage of the gradient at theta * lam
-            wx, wy = shrink_isotropic(grad_ops.dx(x), grad_ops.dy(x), beta / ratio * lam, engine=engine)
-            # Eq. 15: I-subproblem, closed form in Fourier
-            x = p.real((otf_c * (fy + p.spectrum(v)) + ratio * p.spectrum(grad_ops.divergence(wx, wy))) / denom)
-        if beta <= beta_min:
-            break
-        beta = max(beta / rate, beta_min)
-    return p.finish(x)
-
-
 # --------------------------------------------------------------------------------------
 # the estimator
 # --------------------------------------------------------------------------------------
 
 
-class _XuJia(Estimator):
-    """Phase 1 (Algorithm 1) as x/k-steps of the framework; Phase 2 (ISD) in the last k-step."""
+@dataclass
+class XuJiaLevel:
+    """What Xu & Jia's steps keep at one pyramid level."""
+
+    #: Gradients of the blurred image B (wrap-around row/column zeroed).
+    gb: tuple
+    #: The r-map of Eq. 2.
+    r: object
+    #: Current thresholds (Eqs. 3-4); ``tau_s`` is set by the first selection.
+    tau_r: float
+    tau_s: float | None
+    #: Masked pixels to keep per orientation when ``tau_s`` is first set.
+    min_s: int
+    #: The wrap-padded problem of the latent-image step (Eq. 8).
+    problem: PeriodicBlur
+    #: The last selection: (image, tau_r, tau_s, gx, gy), reused while the image is the same.
+    selection: tuple | None = None
+    #: The thresholds of the last k-step, from which the next x-step re-selects.
+    used: tuple | None = None
+
+
+class XuJiaEstimator(Estimator):
+    """Phase 1 (Algorithm 1) as x/k-steps of the framework; Phase 2 (ISD) in the last k-step.
+
+    Public so that methods built on Xu & Jia's alternation
+    (:mod:`~classicdeblur.blind.anwar2018`) can extend its steps.
+    """
 
     min_component = 0.1
     kernel_threshold = 0.05
@@ -293,6 +231,7 @@ class _XuJia(Estimator):
         self.isd_gamma, self.isd_iterations, self.isd_tol = isd_gamma, isd_iterations, isd_tol
         self.engine = engine
         self.isd_history: list = []
+        self.level: XuJiaLevel | None = None
 
     # ---- per level -------------------------------------------------------------------
 
@@ -311,71 +250,60 @@ class _XuJia(Estimator):
         # the wrap-padded problem of the latent-image step (Eq. 8), reused by every pass of the level
         delta = xp.zeros((state.level.kernel_size,) * 2, dtype=state.y.dtype)
         delta[state.level.kernel_size // 2, state.level.kernel_size // 2] = 1
-        prob = _Problem(state.y, delta, "wrap")
-        state.memo["level"] = {
-            "gb": (gxb, gyb), "r": r, "tau_r": tau_r, "tau_s": None,
-            "min_s": max(1, int(2 * math.sqrt(P_k))), "problem": prob, "fb": prob.spectrum(prob.y),
-            "lap": prob.laplacian_spectrum(), "grad_otfs": prob.gradient_otfs(), "sel": None, "used": None,
-        }
+        self.level = XuJiaLevel(gb=(gxb, gyb), r=r, tau_r=tau_r, tau_s=None, min_s=max(1, int(2 * math.sqrt(P_k))),
+                                problem=PeriodicBlur(state.y, delta, "smooth"))
 
     # ---- edge selection (Eqs. 3-4; Algorithm 1, step a) ----------------------------------
 
     def _select(self, state, x, tau_r, tau_s):
-        lv = state.memo["level"]
+        lv = self.level
         ndi = get_ndimage(state.xp)
         smooth = ndi.gaussian_filter(x, self.sigma, mode="nearest") if self.sigma > 0 else x
         sharp = shock_filter(smooth, iterations=self.shock_iterations, dt=self.shock_dt, engine=self.engine)
         gx, gy = _gradients(sharp)
-        mask = lv["r"] > tau_r  # Eq. 3: M = H(r - tau_r)
+        mask = lv.r > tau_r  # Eq. 3: M = H(r - tau_r)
         if tau_s is None:
             # tau_s: at least 2 sqrt(P_k) masked pixels in each of 4 gradient directions
-            tau_s = orientation_threshold(gx * mask, gy * mask, min_pixels=lv["min_s"], bins=4)
-            lv["tau_s"] = tau_s
+            tau_s = orientation_threshold(gx * mask, gy * mask, min_pixels=lv.min_s, bins=4)
+            lv.tau_s = tau_s
         keep = mask & (gx * gx + gy * gy >= tau_s * tau_s)  # Eq. 4: H(M ||grad I~|| - tau_s)
         return gx * keep, gy * keep, tau_s
 
     def _selection(self, state, tau_r, tau_s):
         """The selected edges of ``state.x``, cached by identity of the image and thresholds."""
-        lv = state.memo["level"]
-        c = lv["sel"]
+        lv = self.level
+        c = lv.selection
         if c is not None and c[0] is state.x and c[1] == tau_r and (tau_s is None or c[2] == tau_s):
             return c[3], c[4]
         gx, gy, tau_s = self._select(state, state.x, tau_r, tau_s)
-        lv["sel"] = (state.x, tau_r, tau_s, gx, gy)
+        lv.selection = (state.x, tau_r, tau_s, gx, gy)
         return gx, gy
 
     # ---- x-step: latent image with the spatial prior (Eq. 8), then step (d) ----------
 
     def x_step(self, state):
-        lv = state.memo["level"]
-        if lv["used"] is None:
+        lv = self.level
+        if lv.used is None:
             # first pass of a level: the blurred image (coarsest) or the upsampled latent image
             return state.x
         # the edges of the previous k-step, from the (possibly re-centred) current image
-        tau_r, tau_s = lv["used"]
+        tau_r, tau_s = lv.used
         sx, sy = self._selection(state, tau_r, tau_s)
-        prob = lv["problem"]
-        K = psf2otf(state.k, prob.shape)
-        fx, fy = lv["grad_otfs"]
-        wy, wx = prob.widths
-        xp = state.xp
-        pad = ((wy, wy), (wx, wx))
-        num = K.conj() * lv["fb"] + self.lam * (fx.conj() * prob.spectrum(xp.pad(sx, pad))
-                                                 + fy.conj() * prob.spectrum(xp.pad(sy, pad)))
-        latent = prob.real(num / (abs(K) ** 2 + self.lam * lv["lap"]))
-        M, N = state.y.shape
+        # Eq. 8: the latent image with the spatial prior lam ||grad I - grad I^s||^2, closed form in Fourier
+        op = lv.problem.with_kernel(state.k)
+        latent = op.solve(self.lam, op.gradient_adjoint_spectrum(op.extend(sx), op.extend(sy)))
         # step (d): relax both thresholds
-        lv["tau_r"] = tau_r / self.decay
-        lv["tau_s"] = tau_s / self.decay
-        return xp.ascontiguousarray(latent[wy : wy + M, wx : wx + N])
+        lv.tau_r = tau_r / self.decay
+        lv.tau_s = tau_s / self.decay
+        return state.xp.ascontiguousarray(op.crop(latent))
 
     # ---- k-step: Gaussian-prior kernel (Eq. 6); ISD refinement at the very end -------
 
     def k_step(self, state):
-        lv = state.memo["level"]
-        sx, sy = self._selection(state, lv["tau_r"], lv["tau_s"])
-        lv["used"] = (lv["tau_r"], lv["tau_s"])
-        gxb, gyb = lv["gb"]
+        lv = self.level
+        sx, sy = self._selection(state, lv.tau_r, lv.tau_s)
+        lv.used = (lv.tau_r, lv.tau_s)
+        gxb, gyb = lv.gb
         pairs = self.guided(state, [(sx, gxb), (sy, gyb)])
         if not bool((sx != 0).any() | (sy != 0).any()):
             return state.k  # no edge selected (flat level): keep the kernel
@@ -416,17 +344,20 @@ class _XuJia(Estimator):
 # --------------------------------------------------------------------------------------
 
 
-@BLIND.register(
+@blind_method(
     "xu2010",
     description="Xu & Jia 2010 two-phase kernel estimation: r-map edge selection, Gaussian-prior "
     "initialisation, ISD refinement, TV-L1 deconvolution",
+    final=("tv_l1", None),
+    guided=True,
 )
 def xu2010(
     image,
+    options,
     *,
     kernel_size=None,
     rng=None,
-    pixel_screening=False,
+    target=None,
     iterations=5,
     gamma=10.0,
     lam=2e-3,
@@ -438,12 +369,6 @@ def xu2010(
     isd_gamma=1.0,
     isd_iterations=10,
     isd_tol=1e-3,
-    final="tv_l1",
-    final_params=None,
-    engine="auto",
-    face_guided=False,
-    face_box=None,
-    exemplars=None,
 ):
     r"""Blind deblurring by two-phase kernel estimation (Xu & Jia, ECCV 2010).
 
@@ -462,8 +387,9 @@ def xu2010(
         Odd kernel size (default: 31, shrunk for small images).
     rng : int or numpy.random.Generator, optional
         Unused by the method itself (it is deterministic); passed to the framework.
-    pixel_screening : bool
-        Screen the intermediate image before every k-step (Zhang et al. 2022).
+    target : ndarray, optional
+        The image the final step restores (default ``image``; see
+        :func:`~classicdeblur.blind.framework.run_blind`).
     iterations : int
         Passes of Algorithm 1 per pyramid level (``m``; not given in the paper).
     gamma : float
@@ -487,24 +413,11 @@ def xu2010(
         Maximum ISD iterations (Algorithm 2); 0 skips Phase 2.
     isd_tol : float
         ISD stops when :math:`\|k^{s+1} - k^s\| / \|k^s\| \le` ``isd_tol`` (:math:`\epsilon_k`).
-    final : str
-        ``"tv_l1"`` (the paper's Eq. 12, :func:`tv_l1`) or the name of a
-        non-blind method of ``NONBLIND``.
-    final_params : dict, optional
-        Keyword parameters of the final method (for ``"tv_l1"``: ``lam``, the
-        TV weight :math:`\lambda` of Eq. 12, 2e-2 by default as in the paper,
-        and the continuation of :func:`tv_l1`).
-    engine : {"auto", "numpy", "numba", "cuda"}
-        Engine of the per-pixel filters and shrinkages.
-
-    face_guided : bool
-        Restrict the kernel step to the face's salient structures (outline,
-        eyes, mouth; Pan et al. 2014) found from its landmarks
-        (:mod:`~classicdeblur.blind.guidance`).
-    face_box : (x, y, w, h), optional
-        Where the face is, for ``face_guided`` when the detector misses it.
-    exemplars : str, path or ExemplarDB, optional
-        Exemplars matched for ``face_guided`` when no face is detected.
+    final, final_params, pixel_screening, screening_params, engine, face_guided, face_box, exemplars
+        The shared keywords of every blind method (:mod:`~classicdeblur.blind.method`).
+        The final step defaults to ``"tv_l1"``, the paper's Eq. 12
+        (:func:`~classicdeblur.solvers.fourier.tv_l1`: ``lam``, the TV weight
+        :math:`\lambda`, 2e-2 as in the paper, and its continuation).
 
     Returns
     -------
@@ -550,23 +463,12 @@ def xu2010(
     isd_gamma = _positive("isd_gamma", isd_gamma)
     isd_iterations = _integer("isd_iterations", isd_iterations, 0)
     isd_tol = _positive("isd_tol", isd_tol)
-    if final != "tv_l1" and final not in NONBLIND:
-        raise ValueError(f"unknown final method {final!r}; choose 'tv_l1' or one of: {', '.join(NONBLIND.names())}")
-    final_params = dict(final_params or {})
-    check_params(tv_l1 if final == "tv_l1" else NONBLIND.get(final), f"final method {final!r}", final_params)
-    if engine not in ("auto", "numpy", "numba", "cuda"):
-        raise ValueError(f"unknown engine {engine!r}; choose from: auto, numpy, numba, cuda")
 
-    est = _XuJia(iterations=iterations, gamma=gamma, lam=lam, window=window, decay=decay, sigma=sigma,
-                 shock_iterations=shock_iterations, shock_dt=shock_dt, isd_gamma=isd_gamma,
-                 isd_iterations=isd_iterations, isd_tol=isd_tol, engine=engine)
-    if final == "tv_l1":
-        est.final_step = lambda img, ker: tv_l1(img, ker, **{"engine": engine, **final_params})
-    else:
-        est.final_method, est.final_params = final, final_params
-    if face_guided:
-        est.guide = face_guide(image, face_box=face_box, exemplars=exemplars)
-    restored, k, info = run_blind(image, est, kernel_size=kernel_size, rng=rng, pixel_screening=pixel_screening)
+    est = XuJiaEstimator(iterations=iterations, gamma=gamma, lam=lam, window=window, decay=decay, sigma=sigma,
+                         shock_iterations=shock_iterations, shock_dt=shock_dt, isd_gamma=isd_gamma,
+                         isd_iterations=isd_iterations, isd_tol=isd_tol, engine=options.engine)
+    if options.face_guided:
+        est.guide = face_guide(image, face_box=options.face_box, exemplars=options.exemplars)
+    restored, k, info = run_blind(image, est, options, kernel_size=kernel_size, rng=rng, target=target)
     info["isd"] = est.isd_history
-    info["final"] = final
     return restored, k, info

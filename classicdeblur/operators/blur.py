@@ -1,4 +1,4 @@
-"""Blur as linear operators in the image (x-step) and in the kernel (k-step).
+"""Blur as linear operators in the image (x-step) and in the kernel (k-step), with any model boundary.
 
 ``BlurOperator(kernel)`` maps an image ``x`` to ``k * x``; ``KernelOperator(x)``
 maps a kernel ``k`` to the same ``k * x``. Both share :mod:`.functional`, have
@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from .. import backend
 from ..backend import get_namespace
-from ..solvers.cg import conjugate_gradient
-from .functional import _check_boundary, _fft_conv_circular, convolve, pad_adjoint, psf2otf
+from .boundary import check_model_boundary
+from .cg import conjugate_gradient
+from .functional import _fft_conv_circular, convolve, pad_adjoint, psf2otf
 
 __all__ = ["LinearOperator", "BlurOperator", "KernelOperator"]
 
@@ -27,6 +28,14 @@ class LinearOperator:
 
     def __call__(self, x):
         return self.forward(x)
+
+    def A(self, x):
+        """``A x`` (deepinv's name for :meth:`forward`)."""
+        return self.forward(x)
+
+    def A_adjoint(self, y):
+        """``A^T y`` (deepinv's name for :meth:`adjoint`)."""
+        return self.adjoint(y)
 
     def normal(self, x):
         """``A^T A x``."""
@@ -69,7 +78,7 @@ class BlurOperator(LinearOperator):
     """
 
     def __init__(self, kernel, *, boundary="symmetric", method="auto"):
-        _check_boundary(boundary)
+        check_model_boundary(boundary)
         self.kernel = kernel
         self.boundary = boundary
         self.method = method
@@ -131,7 +140,7 @@ class KernelOperator(LinearOperator):
     """
 
     def __init__(self, image, kernel_shape, *, boundary="symmetric"):
-        _check_boundary(boundary)
+        check_model_boundary(boundary)
         if kernel_shape[0] % 2 == 0 or kernel_shape[1] % 2 == 0:
             raise ValueError(f"kernel_shape must be odd; got {tuple(kernel_shape)}")
         self.image = image

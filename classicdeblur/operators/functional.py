@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import backend
 from ..backend import get_namespace, get_ndimage
+from .boundary import MODEL_BOUNDARIES, check_model_boundary
 
 __all__ = [
     "BOUNDARIES",
@@ -29,16 +30,11 @@ __all__ = [
     "wrap_pad",
 ]
 
-#: Boundary modes understood by :func:`convolve` and the operators.
-BOUNDARIES = ("symmetric", "replicate", "circular", "valid")
+#: Boundary modes of the blur model (:mod:`.boundary` documents them).
+BOUNDARIES = MODEL_BOUNDARIES
 
 _NP_PAD = {"symmetric": "symmetric", "replicate": "edge", "circular": "wrap"}
 _NDI_MODE = {"symmetric": "reflect", "replicate": "nearest", "circular": "wrap"}
-
-
-def _check_boundary(mode, allowed=BOUNDARIES):
-    if mode not in allowed:
-        raise ValueError(f"unknown boundary {mode!r}; choose from: {', '.join(allowed)}")
 
 
 def _half(kernel_shape):
@@ -61,7 +57,7 @@ def pad(image, pad_width, mode="symmetric"):
     >>> pad(np.array([[1, 2, 3]]), (0, 2), "symmetric")
     array([[2, 1, 1, 2, 3, 3, 2]])
     """
-    _check_boundary(mode, tuple(_NP_PAD))
+    check_model_boundary(mode, tuple(_NP_PAD))
     xp = get_namespace(image)
     ph, pw = pad_width
     widths = [(ph, ph), (pw, pw)] + [(0, 0)] * (image.ndim - 2)
@@ -78,7 +74,7 @@ def pad_adjoint(padded, pad_width, mode="symmetric"):
     >>> bool(np.isclose((pad(x[0], (2, 2)) * y).sum(), (x[0] * pad_adjoint(y, (2, 2))).sum()))
     True
     """
-    _check_boundary(mode, tuple(_NP_PAD))
+    check_model_boundary(mode, tuple(_NP_PAD))
     xp = get_namespace(padded)
     ph, pw = pad_width
     M, N = padded.shape[0] - 2 * ph, padded.shape[1] - 2 * pw
@@ -150,7 +146,7 @@ def _direct(image, kernel, mode, flip):
 
 
 def _conv(image, kernel, mode, method, flip):
-    _check_boundary(mode)
+    check_model_boundary(mode)
     if method not in ("auto", "fft", "direct"):
         raise ValueError(f"unknown method {method!r}; choose from: auto, fft, direct")
     hh, hw = _half(kernel.shape)

@@ -6,7 +6,8 @@ import pytest
 import classicdeblur as cd
 from classicdeblur import metrics
 from classicdeblur.backend import to_numpy
-from classicdeblur.blind.xu2010 import first_significant_jump, tv_l1, xu2010
+from classicdeblur.blind.xu2010 import first_significant_jump, xu2010
+from classicdeblur.solvers.fourier import tv_l1
 from classicdeblur.degrade import degrade
 from classicdeblur.operators.functional import convolve
 
