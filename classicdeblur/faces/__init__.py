@@ -16,9 +16,11 @@ imported on first use, so importing this package loads neither dlib nor OpenCV.
 * :mod:`~classicdeblur.faces.exemplar_build`: :func:`build_database`, :class:`BuildOptions`;
 * :mod:`~classicdeblur.faces.exemplar_learn`: :func:`learn_priors` (learners are passed in,
   e.g. :func:`classicdeblur.blind.prior_learners`);
-* :mod:`~classicdeblur.faces.matching`: :func:`match_exemplars` (Pan et al. 2014 Eq. 3);
-* :mod:`~classicdeblur.faces.photo`: :func:`deblur_photo` (the whole-photo path of the face
-  methods).
+* :mod:`~classicdeblur.faces.matching`: :func:`match_exemplars` (Pan et al. 2014 Eq. 3).
+
+The whole-photo path of the face methods is not a face tool but part of the
+blind pipeline: :func:`classicdeblur.blind.photo.deblur_photo`. Face tools
+never import the API, the blind framework or a method.
 
 Examples
 --------
@@ -40,7 +42,6 @@ _EXPORTS = {
     "exemplar_build": ("build_database", "BuildOptions"),
     "exemplar_learn": ("learn_priors",),
     "matching": ("Match", "match_exemplars"),
-    "photo": ("deblur_photo",),
 }
 _WHERE = {name: mod for mod, names in _EXPORTS.items() for name in names}
 _SUBMODULES = set(_EXPORTS)

@@ -12,9 +12,12 @@ A face method expects a face crop. Given a photo, :func:`deblur_photo`
    them;
 3. runs the method on the crop to estimate the kernel;
 4. restores the *whole photo* with that kernel through the method's own
-   final step (:func:`~classicdeblur.blind.framework.restoring`; a method
-   whose final step is not the framework's reads the photo with
-   :func:`~classicdeblur.blind.framework.restore_target`).
+   final step: the photo is passed as the method's ``target``
+   (:func:`~classicdeblur.blind.framework.run_blind`).
+
+This module is the pipeline layer above the methods: it calls them through
+the registry (:data:`~classicdeblur.blind.BLIND`), never by import, and the
+face tools (:mod:`classicdeblur.faces`) it uses never import it.
 
 When the face already fills most of the image (a face crop), the method runs
 on the image as it is; ``face_box="whole"`` says so without detection (a face
@@ -26,7 +29,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend
 from ..errors import NoFaceError
+from . import registry
+from .framework import FLAT_STD, default_kernel_size, gray
 
 __all__ = ["deblur_photo", "face_region"]
 
@@ -61,34 +67,34 @@ def _union(boxes):
     return (x0, y0, x1 - x0, y1 - y0)
 
 
-def _find_faces(gray, face_box, kernel_size):
+def _find_faces(lum, face_box, kernel_size):
     """Boxes of the faces to use and how they were found."""
-    from .detect import check_box, detect_faces
+    from ..faces.detect import check_box, detect_faces
 
     if face_box is not None:
-        return [check_box(face_box, gray.shape)], "box"
+        return [check_box(face_box, lum.shape)], "box"
     for upsample in (1, 2):
-        found = detect_faces(gray, upsample=upsample)
+        found = detect_faces(lum, upsample=upsample)
         if found:
             return [f.box for f in found], "detected"
-    from ..api import deblur
-
-    quick = deblur(gray, "xu2010", kernel_size=kernel_size, device="cpu").image
+    # a first quick deblur by a method that needs no face (through the registry)
+    quick, _, _ = registry().get("xu2010")(lum, kernel_size=kernel_size, rng=np.random.default_rng(0))
     found = detect_faces(quick, upsample=2)
     if found:
         return [f.box for f in found], "detected after a first deblur"
     raise NoFaceError()
 
 
-def deblur_photo(image, fn, *, kernel_size=None, rng=None, face_box=None, faces="largest", context=2.0, **params):
-    """Run the face method ``fn`` on the face region of ``image`` and restore the whole image.
+def deblur_photo(image, method, *, kernel_size=None, rng=None, face_box=None, faces="largest", context=2.0,
+                 **params):
+    """Run the face method ``method`` on the face region of ``image`` and restore the whole image.
 
     Parameters
     ----------
     image : ndarray of shape (M, N) or (M, N, C)
         The blurred photo, NumPy or CuPy, float in [0, 1].
-    fn : callable
-        A registered blind method ``fn(image, *, kernel_size, rng, **params)``.
+    method : str
+        A registered face method (``registry().meta(method)["face"]``).
     kernel_size : int, optional
         Odd kernel size.
     rng : numpy.random.Generator, optional
@@ -101,7 +107,7 @@ def deblur_photo(image, fn, *, kernel_size=None, rng=None, face_box=None, faces=
     context : float
         How many times the face box is grown to make the crop.
     **params
-        Parameters of ``fn``.
+        Parameters of the method.
 
     Returns
     -------
@@ -110,46 +116,35 @@ def deblur_photo(image, fn, *, kernel_size=None, rng=None, face_box=None, faces=
         ``None`` for a face crop), ``info["faces"]`` (the boxes) and
         ``info["face_source"]``.
     """
-    from .. import backend
-    from ..blind.framework import FLAT_STD, _gray, default_kernel_size, restoring
-    from .detect import check_box
+    from ..faces.detect import check_box
 
+    fn = registry().get(method)
     if faces not in ("largest", "all"):
         raise ValueError(f"unknown faces option {faces!r}; choose from: largest, all")
-    gray = np.clip(backend.to_numpy(_gray(image)), 0, 1)
+    lum = np.clip(backend.to_numpy(gray(image)), 0, 1)
     size = default_kernel_size(image.shape, kernel_size)
-    if face_box == "whole" or float(gray.std()) < FLAT_STD:
+    if face_box == "whole" or float(lum.std()) < FLAT_STD:
         out, k, info = fn(image, kernel_size=size, rng=rng, **params)
         info.update(face_region=None, faces=[], face_source="whole image")
         return out, k, info
-    boxes, source = _find_faces(gray, face_box, size)
+    boxes, source = _find_faces(lum, face_box, size)
     box = boxes[0] if faces == "largest" else _union(boxes)
     area = box[2] * box[3]
-    if area >= CROP_SHARE * gray.size:
-        out, k, info = fn(image, kernel_size=size, rng=rng, **_with_box(fn, params, face_box))
+    if area >= CROP_SHARE * lum.size:
+        out, k, info = fn(image, kernel_size=size, rng=rng, **_with_box(params, face_box))
         info.update(face_region=None, faces=boxes, face_source=source)
         return out, k, info
-    top, bottom, left, right = face_region(box, gray.shape, context=context, margin=size)
+    top, bottom, left, right = face_region(box, lum.shape, context=context, margin=size)
     crop = image[top:bottom, left:right]
-    local = None if face_box is None else check_box(face_box, gray.shape)
+    local = None if face_box is None else check_box(face_box, lum.shape)
     if local is not None:
         local = (local[0] - left, local[1] - top, local[2], local[3])
-    with restoring(image):
-        out, k, info = fn(crop, kernel_size=size, rng=rng, **_with_box(fn, params, local))
-    if out.shape != image.shape:
-        # a method that ignores restore_target() restored the crop only
-        from ..solvers.nonblind import deconvolve
-
-        out = deconvolve(image, k, method="hyper_laplacian")
-        info["final_note"] = "the whole photo was restored with hyper_laplacian (the method restores crops only)"
+    # the kernel from the crop, the whole photo restored by the method's own final step
+    out, k, info = fn(crop, kernel_size=size, rng=rng, target=image, **_with_box(params, local))
     info.update(face_region=(top, bottom, left, right), faces=boxes, face_source=source)
     return out, k, info
 
 
-def _with_box(fn, params, box):
-    """``params`` plus ``face_box=box`` when the method takes one."""
-    import inspect
-
-    if box is not None and "face_box" in inspect.signature(fn).parameters:
-        return {**params, "face_box": box}
-    return params
+def _with_box(params, box):
+    """``params`` plus ``face_box=box`` when there is one."""
+    return params if box is None else {**params, "face_box": box}
