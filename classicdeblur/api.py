@@ -179,7 +179,7 @@ def deblur(image, method, *, kernel_size=None, device="auto", rng=None, **params
         Parameters of the method. Face methods (``exemplar``, ``anwar2018``,
         ``tian2015``) run on whole photos too and also take ``face_box``
         ``(x, y, w, h)``, ``faces`` (``"largest"`` or ``"all"``) and
-        ``context`` (see :func:`classicdeblur.faces.photo.deblur_photo`).
+        ``context`` (see :func:`classicdeblur.blind.photo.deblur_photo`).
 
     Returns
     -------
@@ -190,12 +190,15 @@ def deblur(image, method, *, kernel_size=None, device="auto", rng=None, **params
     ValueError
         Unknown method, or a kernel size that is even or larger than the image.
     """
-    fn = _blind().get(method)
-    face = bool(_blind().meta(method).get("face"))
-    # a face method runs through the whole-photo path, which takes these itself
-    photo_keys = ("faces", "context", "face_box") if face else ()
-    check_params(fn, f"blind method {method!r}", {k: v for k, v in params.items() if k not in photo_keys},
-                 reserved=("kernel_size", "rng"))
+    reg = _blind()
+    fn = reg.get(method)
+    meta = reg.meta(method)
+    face = bool(meta.get("face"))
+    # a face method runs through the whole-photo path, which takes these itself;
+    # renamed keywords are mapped (with a warning) by the method
+    skip = set(meta.get("renamed", ())) | ({"faces", "context", "face_box"} if face else set())
+    check_params(fn, f"blind method {method!r}", {k: v for k, v in params.items() if k not in skip},
+                 reserved=("kernel_size", "rng", "target"))
     image = check_image(image)
     if kernel_size is not None:
         if int(kernel_size) % 2 == 0 or int(kernel_size) < 3:
@@ -208,9 +211,9 @@ def deblur(image, method, *, kernel_size=None, device="auto", rng=None, **params
     t0 = time.perf_counter()
     if face:
         # a face method on any photo: kernel from the face region, the whole photo restored
-        from .faces.photo import deblur_photo
+        from .blind.photo import deblur_photo
 
-        out, kernel, info = deblur_photo(x, fn, kernel_size=kernel_size, rng=np.random.default_rng(rng), **params)
+        out, kernel, info = deblur_photo(x, method, kernel_size=kernel_size, rng=np.random.default_rng(rng), **params)
     else:
         out, kernel, info = fn(x, kernel_size=kernel_size, rng=np.random.default_rng(rng), **params)
     info = {"method": method, "device": dev, "params": dict(params), **info}
