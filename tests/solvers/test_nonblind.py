@@ -34,6 +34,7 @@ MEASURED = {
     "richardson_lucy": 25.38,
     "tikhonov": 27.14,
     "tv": 29.18,
+    "tv_l1": 27.60,
     "wiener": 25.04,
 }
 # thresholds: 0.5 dB below the measured values
@@ -233,7 +234,7 @@ def test_bad_kernels_and_images():
 
 def test_bad_parameters():
     y, k = np.zeros((16, 16)), np.ones((3, 3))
-    with pytest.raises(ValueError, match="choose from: wrap, edgetaper, circular"):
+    with pytest.raises(ValueError, match="choose from: smooth, edgetaper, circular"):
         NB.wiener(y, k, boundary="symmetric")
     with pytest.raises(ValueError, match="choose from: auto, numpy, numba, cuda"):
         NB.hyper_laplacian(y, k, engine="gpu")
@@ -260,8 +261,15 @@ def test_deconvolve_front_end(blurred):
 def test_every_method_has_the_common_keywords():
     for name in METHODS:
         params = inspect.signature(NB.NONBLIND.get(name)).parameters
-        assert params["boundary"].default == "wrap"
+        assert params["boundary"].default == "smooth"
         assert list(params)[:2] == ["image", "kernel"]
+
+
+def test_the_old_boundary_name_still_works_with_a_warning(blurred):
+    y, k = blurred
+    with pytest.warns(DeprecationWarning, match="renamed 'smooth'"):
+        old = NB.wiener(y, k, boundary="wrap")
+    np.testing.assert_array_equal(old, NB.wiener(y, k, boundary="smooth"))
 
 
 if __name__ == "__main__":
