@@ -54,8 +54,8 @@ TRUE = "true kernel (hyper_laplacian)"
 #: cho2009's and shan2008's defaults are tuned here; the paper's values are shown too.
 VARIANTS = {
     "shan2008 (paper: lambda1=0.5, kernel_l1=1, 6x5 it., lam=2e3)": (
-        "shan2008", {"lambda1": 0.5, "kernel_l1": 1.0, "inner": 6, "iterations": 5, "final_lam": 2e3}),
-    "krishnan2011 (lam=60, final_lam=400)": ("krishnan2011", {"lam": 60.0, "final_lam": 400.0}),
+        "shan2008", {"lambda1": 0.5, "kernel_l1": 1.0, "inner": 6, "iterations": 5, "final_params": {"lam": 2e3}}),
+    "krishnan2011 (lam=60, final lam=400)": ("krishnan2011", {"lam": 60.0, "final_params": {"lam": 400.0, "alpha": 1.0}}),
     "cho2009 (paper: r=2, alpha=0.1, lam=2e3)": ("cho2009", {"r": 2.0, "alpha": 0.1, "final_params": {"lam": 2e3}}),
 }
 

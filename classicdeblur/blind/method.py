@@ -132,17 +132,24 @@ def _common_parameters(final, face, guided):
     return [inspect.Parameter(n, kw, default=d) for n, d in names]
 
 
-def _renamed(method, params):
-    """``params`` with the old keyword names of :data:`RENAMED` moved to the new ones (with a warning)."""
+def _renamed(method, params, default_final):
+    """``params`` with the old keyword names of :data:`RENAMED` moved to the new ones (with a warning).
+
+    An old final-step parameter (``final_lam``) is added to the method's
+    default final parameters, as it was before the rename.
+    """
     old = [k for k in params if k in RENAMED]
     if not old:
         return params
     params = dict(params)
-    for key in old:
+    for key in sorted(old, key=lambda k: isinstance(RENAMED[k], tuple)):  # the name first, then its params
         new = RENAMED[key]
         value = params.pop(key)
         if isinstance(new, tuple):
-            params[new[0]] = {**(params.get(new[0]) or {}), new[1]: value}
+            base = params.get(new[0])
+            if base is None:
+                base = default_final[1] if params.get("final", default_final[0]) == default_final[0] else None
+            params[new[0]] = {**(base or {}), new[1]: value}
             shown = f"{new[0]}={{{new[1]!r}: ...}}"
         else:
             params[new] = value
@@ -185,7 +192,7 @@ def blind_method(name, *, description, final=("hyper_laplacian", None), face=Fal
 
         @functools.wraps(fn)
         def method(image, *, kernel_size=None, rng=None, target=None, **params):
-            params = _renamed(name, params)
+            params = _renamed(name, params, final)
             bad = sorted(set(params) - common_names - {p.name for p in own})
             if bad:
                 valid = ", ".join(p.name for p in own + common)
