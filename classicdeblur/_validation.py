@@ -3,12 +3,18 @@
 Conventions (validated here, relied on everywhere else):
 
 * images are float arrays in [0, 1] of shape ``(M, N)`` or ``(M, N, C)``;
+  ``uint8``/``uint16`` (and bool) arrays are divided by their type's maximum;
+  other integer types (signed, 32 and 64 bits) are refused, having no agreed
+  image range; floats further than 0.5 outside [0, 1] (0..255 or -1..1 data)
+  are refused rather than shown as a white or grey picture;
 * blur kernels are 2-D, finite, non-negative, odd-sized, not all zero, and are
   normalised to sum 1 with their centre at ``(h // 2, w // 2)``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 import os
 
@@ -19,7 +25,12 @@ from .errors import ImageTooLargeError, InvalidImageError, InvalidKernelError
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
+    "MAX_PIXELS_ENV",
+    "MIN_BLIND_SIDE",
+    "FLOAT_RANGE_SLACK",
     "max_pixels",
+    "pixel_limit",
+    "check_blind_shape",
     "supported_float_type",
     "as_float_image",
     "check_image",
@@ -28,16 +39,92 @@ __all__ = [
 ]
 
 #: Default limit on the number of pixels of one image (override with the
-#: ``CLASSICDEBLUR_MAX_PIXELS`` environment variable or ``max_pixels=``).
+#: ``CLASSICDEBLUR_MAX_PIXELS`` environment variable, :func:`pixel_limit`,
+#: ``max_pixels=`` or the CLI's ``--max-pixels``).
 DEFAULT_MAX_PIXELS = 64_000_000
+
+#: Environment variable holding the pixel limit (e.g. ``5e8``).
+MAX_PIXELS_ENV = "CLASSICDEBLUR_MAX_PIXELS"
+
+#: Smallest image side a blind method accepts: four times the smallest kernel
+#: it estimates (3x3), the ratio of the default kernel-size rule.
+MIN_BLIND_SIDE = 12
+
+#: Floats may stray this far outside [0, 1] (noise, ringing) and are kept as
+#: they are; further out the array is refused as being in another convention.
+FLOAT_RANGE_SLACK = 0.5
+
+_LIMIT = contextvars.ContextVar("classicdeblur_max_pixels", default=None)
+
+
+def _as_pixel_count(value, source):
+    """``value`` (int, float or text such as ``"5e8"``) as a positive int, or a ValueError naming ``source``."""
+    try:
+        number = float(value) if isinstance(value, str) else value
+        if isinstance(number, bool) or not (number >= 1) or not math.isfinite(number) or number != int(number):
+            raise ValueError
+        return int(number)
+    except (TypeError, ValueError):
+        raise ValueError(f"{source} must be a positive whole number of pixels (e.g. 5e8); got {value!r}") from None
 
 
 def max_pixels(value: int | None = None) -> int:
-    """The pixel limit in force: ``value``, else ``$CLASSICDEBLUR_MAX_PIXELS``, else the default."""
+    """The pixel limit in force.
+
+    In order: ``value``; the limit set by :func:`pixel_limit` (the CLI's
+    ``--max-pixels``); ``$CLASSICDEBLUR_MAX_PIXELS``; :data:`DEFAULT_MAX_PIXELS`.
+
+    Examples
+    --------
+    >>> max_pixels(1000), max_pixels("5e8")
+    (1000, 500000000)
+    >>> with pixel_limit(99):
+    ...     max_pixels()
+    99
+    """
     if value is not None:
-        return int(value)
-    env = os.environ.get("CLASSICDEBLUR_MAX_PIXELS")
-    return int(env) if env else DEFAULT_MAX_PIXELS
+        return _as_pixel_count(value, "max_pixels")
+    scoped = _LIMIT.get()
+    if scoped is not None:
+        return scoped
+    env = os.environ.get(MAX_PIXELS_ENV, "").strip()
+    return _as_pixel_count(env, MAX_PIXELS_ENV) if env else DEFAULT_MAX_PIXELS
+
+
+@contextlib.contextmanager
+def pixel_limit(value):
+    """Make ``value`` the pixel limit of every check inside the ``with`` block (``None``: unchanged).
+
+    The CLI wraps a whole run in it, so that reading the file and every later
+    check (the solvers') apply the same ``--max-pixels``.
+    """
+    token = _LIMIT.set(None if value is None else _as_pixel_count(value, "--max-pixels"))
+    try:
+        yield
+    finally:
+        _LIMIT.reset(token)
+
+
+def check_blind_shape(shape, kernel_size=None, *, name="image"):
+    """Refuse an image too small for blind kernel estimation.
+
+    The side must be at least :data:`MIN_BLIND_SIDE` and at least ``kernel_size``.
+
+    Examples
+    --------
+    >>> check_blind_shape((5, 5))
+    Traceback (most recent call last):
+    ...
+    classicdeblur.errors.InvalidImageError: image is 5x5 pixels; blind methods need at least 12x12 (four times the smallest kernel, 3x3) to estimate a kernel
+    """
+    m, n = int(shape[0]), int(shape[1])
+    if min(m, n) < MIN_BLIND_SIDE:
+        raise InvalidImageError(
+            f"{name} is {n}x{m} pixels; blind methods need at least {MIN_BLIND_SIDE}x{MIN_BLIND_SIDE} "
+            "(four times the smallest kernel, 3x3) to estimate a kernel"
+        )
+    if kernel_size is not None and int(kernel_size) > min(m, n):
+        raise InvalidKernelError(f"kernel_size {kernel_size} is larger than the {name} ({n}x{m})")
 
 
 def supported_float_type(dtype):
@@ -55,11 +142,19 @@ def supported_float_type(dtype):
     return np.dtype(np.float64)
 
 
-def as_float_image(image):
-    """Convert an integer, boolean or float array to floats in [0, 1].
+def as_float_image(image, *, name="image"):
+    """Convert a ``uint8``, ``uint16``, boolean or float array to floats in [0, 1].
 
-    Unsigned integers are divided by their type's maximum (``uint8`` by 255,
-    ``uint16`` by 65535); floats are kept (float16 promoted to float32).
+    ``uint8`` is divided by 255 and ``uint16`` by 65535; floats are kept
+    (float16 promoted to float32). Other integer types have no agreed image
+    range and are refused, as is a ``uint16`` array whose values all fit in 8
+    bits (8-bit data in a 16-bit type, which would come out nearly black).
+
+    Raises
+    ------
+    InvalidImageError
+        Signed, 32- or 64-bit integers, 8-bit data in ``uint16``, or a
+        non-numeric dtype. The message says how to convert.
 
     Examples
     --------
@@ -68,23 +163,53 @@ def as_float_image(image):
     array([0., 1.])
     >>> as_float_image(np.array([65535], np.uint16))
     array([1.])
+    >>> as_float_image(np.array([0, 1000]))
+    Traceback (most recent call last):
+    ...
+    classicdeblur.errors.InvalidImageError: image has dtype int64, which has no agreed image range (values 0..1000); pass floats in [0, 1] (e.g. image / 1000) or uint8/uint16
     """
     xp = get_namespace(image)
     image = xp.asarray(image)
     dt = image.dtype
     if dt == bool:
         return image.astype(np.float64)
-    if dt.kind == "u":
+    if dt.kind in "ui":
+        lo, hi = (int(v) for v in (image.min(), image.max())) if image.size else (0, 0)
+        if dt not in (np.uint8, np.uint16):
+            raise InvalidImageError(
+                f"{name} has dtype {dt}, which has no agreed image range (values {lo}..{hi}); "
+                f"pass floats in [0, 1] (e.g. image / {max(hi, 1)}) or uint8/uint16"
+            )
+        if dt == np.uint16 and 0 < hi <= 255:
+            raise InvalidImageError(
+                f"{name} is uint16 but its values ({lo}..{hi}) fit in 8 bits, so it would come out "
+                "nearly black; pass image.astype(np.uint8) for 8-bit data, or floats in [0, 1]"
+            )
         return image.astype(np.float64) / float(np.iinfo(dt).max)
-    if dt.kind == "i":
-        info = np.iinfo(dt)
-        return (image.astype(np.float64) - info.min) / float(info.max - info.min)
     if dt.kind == "f":
         return image.astype(supported_float_type(dt), copy=False)
-    raise InvalidImageError(f"unsupported image dtype {dt}; use an integer or float array")
+    raise InvalidImageError(f"unsupported {name} dtype {dt}; use uint8, uint16 or float arrays")
 
 
-def check_image(image, *, name="image", limit=None, channel_axis=None):
+def _check_float_range(image, name, xp):
+    """Refuse floats far outside [0, 1] (0..255 or -1..1 data); small excursions are kept."""
+    lo, hi = float(xp.min(image)), float(xp.max(image))
+    if lo >= -FLOAT_RANGE_SLACK and hi <= 1 + FLOAT_RANGE_SLACK:
+        return
+    if lo >= -FLOAT_RANGE_SLACK and hi <= 255 + FLOAT_RANGE_SLACK:
+        hint = "divide 8-bit data by 255"
+    elif lo >= -FLOAT_RANGE_SLACK:
+        hint = "divide 16-bit data by 65535, other data by its maximum"
+    elif lo >= -1 - FLOAT_RANGE_SLACK and hi <= 1 + FLOAT_RANGE_SLACK:
+        hint = "use (image + 1) / 2 for data in [-1, 1]"
+    else:
+        hint = "rescale it, e.g. (image - image.min()) / (image.max() - image.min())"
+    raise InvalidImageError(
+        f"{name} holds float values in [{lo:.4g}, {hi:.4g}]; images are floats in [0, 1]: {hint}"
+    )
+
+
+def check_image(image, *, name="image", limit=None, channel_axis=None, check_range=True):
     """Validate an image array and return it as floats (no copy when already valid).
 
     Parameters
@@ -96,11 +221,17 @@ def check_image(image, *, name="image", limit=None, channel_axis=None):
         Maximum number of pixels ``M * N`` (see :func:`max_pixels`).
     channel_axis : {None, -1}
         ``-1`` requires a channel axis; ``None`` accepts 2-D or 3-D.
+    check_range : bool
+        Refuse floats more than :data:`FLOAT_RANGE_SLACK` outside [0, 1]
+        (default). False accepts any finite floats (for writers that clip).
 
     Raises
     ------
     InvalidImageError
-        Wrong number of dimensions, empty, non-finite values, or more than 4 channels.
+        Wrong number of dimensions, empty, non-finite values, more than 4
+        channels, an integer type without an agreed range (see
+        :func:`as_float_image`), or floats more than :data:`FLOAT_RANGE_SLACK`
+        outside [0, 1].
     ImageTooLargeError
         More pixels than the limit.
 
@@ -132,9 +263,11 @@ def check_image(image, *, name="image", limit=None, channel_axis=None):
             f"{name} has {npix} pixels ({image.shape[1]}x{image.shape[0]}), over the limit of "
             f"{lim}; raise it with --max-pixels or CLASSICDEBLUR_MAX_PIXELS"
         )
-    image = as_float_image(image)
+    image = as_float_image(image, name=name)
     if not bool(xp.isfinite(image).all()):
         raise InvalidImageError(f"{name} contains NaN or Inf values; clean the data first")
+    if check_range:
+        _check_float_range(image, name, xp)
     return image
 
 

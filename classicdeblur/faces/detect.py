@@ -94,16 +94,23 @@ def to_uint8(image, *, rgb=False) -> np.ndarray:
 def check_box(box, shape=None) -> tuple:
     """``box`` as a tuple of four ints ``(x, y, w, h)`` with positive size.
 
-    With ``shape`` the box must overlap the image.
+    With ``shape`` the box is clipped to the image (so a huge box costs no
+    memory), and a box with nothing left inside the image is refused.
 
     Examples
     --------
     >>> check_box("10, 20, 30, 40")
     (10, 20, 30, 40)
+    >>> check_box((-10, 20, 99999, 99999), (160, 120))
+    (0, 20, 120, 140)
     >>> check_box((0, 0, 0, 5))
     Traceback (most recent call last):
     ...
     classicdeblur.errors.InvalidParameterError: face box needs a positive width and height; got (0, 0, 0, 5)
+    >>> check_box("-10,-10,5,5", (160, 120))
+    Traceback (most recent call last):
+    ...
+    classicdeblur.errors.InvalidParameterError: face box (-10, -10, 5, 5) lies outside the 120x160 image; give x,y,w,h inside it
     """
     if isinstance(box, str):
         parts = [p for p in box.replace(" ", "").split(",") if p]
@@ -115,15 +122,19 @@ def check_box(box, shape=None) -> tuple:
         vals = [float(v) for v in box]
     except (TypeError, ValueError):
         raise InvalidParameterError(f"face box must be four numbers x,y,w,h; got {box!r}") from None
-    if len(vals) != 4 or not all(np.isfinite(vals)):
+    if len(vals) != 4 or not all(np.isfinite(vals)) or max(abs(v) for v in vals) > 2**62:
         raise InvalidParameterError(f"face box must be four finite numbers x,y,w,h; got {box!r}")
     x, y, w, h = (int(round(v)) for v in vals)
     if w <= 0 or h <= 0:
         raise InvalidParameterError(f"face box needs a positive width and height; got {(x, y, w, h)}")
     if shape is not None:
-        m, n = shape[:2]
-        if x >= n or y >= m or x + w <= 0 or y + h <= 0:
-            raise InvalidParameterError(f"face box {(x, y, w, h)} lies outside the {n}x{m} image")
+        m, n = int(shape[0]), int(shape[1])
+        x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, n), min(y + h, m)
+        if x1 <= x0 or y1 <= y0:
+            raise InvalidParameterError(
+                f"face box {(x, y, w, h)} lies outside the {n}x{m} image; give x,y,w,h inside it"
+            )
+        x, y, w, h = x0, y0, x1 - x0, y1 - y0
     return x, y, w, h
 
 

@@ -19,7 +19,8 @@ BMP      .bmp                 8 / 8                      no
    file in the destination directory and moved into place, so a failure never
    leaves a partial output. Existing files are refused unless
    ``overwrite=True``, and the paths given in ``protect`` (the inputs) are
-   refused always.
+   refused always. Inside :func:`output_group`, several outputs are written
+   together or not at all.
 
 Examples
 --------
@@ -34,8 +35,8 @@ Examples
 """
 
 from ..color import to_luminance
-from .atomic import check_output_path
-from .formats import IMAGE_EXTENSIONS, KERNEL_EXTENSIONS
+from .atomic import check_output_path, output_group
+from .formats import IMAGE_EXTENSIONS, KERNEL_EXTENSIONS, KERNEL_WRITE_EXTENSIONS
 from .images import ImageData, read_image
 from .kernels import read_kernel, write_kernel
 from .writing import write_image
@@ -44,10 +45,12 @@ __all__ = [
     "ImageData",
     "IMAGE_EXTENSIONS",
     "KERNEL_EXTENSIONS",
+    "KERNEL_WRITE_EXTENSIONS",
     "read_image",
     "write_image",
     "read_kernel",
     "write_kernel",
     "check_output_path",
+    "output_group",
     "to_luminance",
 ]

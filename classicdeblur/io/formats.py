@@ -6,7 +6,7 @@ import os
 
 from ..errors import UnsupportedFormatError
 
-__all__ = ["IMAGE_EXTENSIONS", "KERNEL_EXTENSIONS"]
+__all__ = ["IMAGE_EXTENSIONS", "KERNEL_EXTENSIONS", "KERNEL_WRITE_EXTENSIONS"]
 
 #: Image file extensions and the format name each maps to.
 IMAGE_EXTENSIONS = {
@@ -25,6 +25,10 @@ IMAGE_EXTENSIONS = {
 
 #: Blur-kernel file extensions understood by :func:`read_kernel`.
 KERNEL_EXTENSIONS = (".npy", ".txt", ".csv", ".mat", ".png", ".pgm", ".tif", ".tiff", ".bmp")
+
+#: Blur-kernel file extensions :func:`write_kernel` writes, and the format of each.
+KERNEL_WRITE_EXTENSIONS = {".npy": "npy", ".txt": "txt", ".csv": "csv", ".png": "png", ".tif": "tiff",
+                           ".tiff": "tiff", ".mat": "mat"}
 
 
 def _ext(path):

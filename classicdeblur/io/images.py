@@ -80,7 +80,7 @@ def _check_pixels(path, width, height, limit):
     if npix > limit:
         raise ImageTooLargeError(
             f"'{path}' has {npix} pixels ({width}x{height}), over the limit of {limit}; "
-            "raise it with --max-pixels or CLASSICDEBLUR_MAX_PIXELS"
+            f"raise it with --max-pixels or {_validation.MAX_PIXELS_ENV}"
         )
 
 
@@ -106,21 +106,23 @@ def _orient(arr, orientation):
 
 
 def _pil_open(data, limit):
+    """Open (header only) with Pillow's own decompression-bomb check off.
+
+    Our limit, checked from the header right after opening, is the one in
+    force, so that every too-large image gets the same message naming
+    ``--max-pixels`` and ``CLASSICDEBLUR_MAX_PIXELS``, whatever Pillow's limit.
+    """
     from PIL import Image
 
     fp = _io.BytesIO(data)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        pil_limit = Image.MAX_IMAGE_PIXELS
-        if pil_limit is not None and limit >= pil_limit:
-            # Our own limit (checked from the header right after) is the one in force.
-            with _PIL_LOCK:
-                old, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
-                try:
-                    return Image.open(fp)
-                finally:
-                    Image.MAX_IMAGE_PIXELS = old
-        return Image.open(fp)
+        with _PIL_LOCK:
+            old, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+            try:
+                return Image.open(fp)
+            finally:
+                Image.MAX_IMAGE_PIXELS = old
 
 
 def _pnm_maxval(data):
@@ -314,7 +316,7 @@ def read_image(path, *, max_pixels=None):
     arr, scale, has_alpha, fmt, bits = _decode(p, limit)
     if arr.dtype.kind == "f":
         img = np.asarray(arr, dtype=np.float64)
-        img = _validation.check_image(img, name=f"'{p}'", limit=limit)
+        img = _validation.check_image(img, name=f"'{p}'", limit=limit, check_range=False)
         lo, hi = float(img.min()), float(img.max())
         if lo < 0 or hi > 1:
             raise InvalidImageError(

@@ -12,7 +12,7 @@ from ..backend import to_numpy
 from ..color import to_luminance
 from ..errors import ClassicDeblurError, ImageReadError, InvalidKernelError, UnsupportedFormatError
 from .atomic import _atomic_write, check_output_path
-from .formats import KERNEL_EXTENSIONS, _ext, _format_for_writing
+from .formats import KERNEL_EXTENSIONS, KERNEL_WRITE_EXTENSIONS, _ext, _format_for_writing
 from .images import _decode, _read_bytes
 from .writing import _png16, _quantise
 
@@ -138,7 +138,7 @@ def read_kernel(path, *, variable=None, max_size=None):
         raise InvalidKernelError(f"'{p}': {e}") from None
 
 
-_KERNEL_WRITE = {".npy": "npy", ".txt": "txt", ".csv": "csv", ".png": "png", ".tif": "tiff", ".tiff": "tiff", ".mat": "mat"}
+_KERNEL_WRITE = KERNEL_WRITE_EXTENSIONS
 
 
 def write_kernel(path, kernel, *, overwrite=False, protect=()):

@@ -132,7 +132,8 @@ def write_image(path, image, *, alpha=None, bit_depth=8, overwrite=False, protec
         raise ValueError(f"bit_depth must be 8 or 16; got {bit_depth!r}")
     if _ext(p) == ".pbm":
         raise UnsupportedFormatError(f"cannot write '{p}': PBM is 1-bit; use .pgm or .png")
-    img = _validation.check_image(to_numpy(image), name="image", limit=np.iinfo(np.int64).max)
+    img = _validation.check_image(to_numpy(image), name="image", limit=np.iinfo(np.int64).max,
+                                  check_range=False)
     if img.ndim == 3 and img.shape[2] == 1:
         img = img[..., 0]
     if alpha is not None:
@@ -140,7 +141,8 @@ def write_image(path, image, *, alpha=None, bit_depth=8, overwrite=False, protec
             raise InvalidImageError(
                 f"image of shape {img.shape} already has an alpha channel; do not pass alpha too"
             )
-        a = _validation.check_image(to_numpy(alpha), name="alpha", limit=np.iinfo(np.int64).max)
+        a = _validation.check_image(to_numpy(alpha), name="alpha", limit=np.iinfo(np.int64).max,
+                                    check_range=False)
         if a.shape != img.shape[:2]:
             raise InvalidImageError(f"alpha must have shape {img.shape[:2]}; got {a.shape}")
         img = np.concatenate([img.reshape(img.shape[:2] + (-1,)), a[..., None]], axis=-1)
