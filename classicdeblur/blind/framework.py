@@ -38,7 +38,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import backend
 from ..backend import get_namespace
 from ..color import to_luminance
 from ..errors import InvalidKernelError
