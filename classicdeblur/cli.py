@@ -10,6 +10,7 @@ import argparse
 import ast
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from .errors import ClassicDeblurError, OutputExistsError
 __all__ = ["build_parser", "main"]
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+EXIT_BROKEN_PIPE = 128 + 13  # as a process killed by SIGPIPE
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,6 +46,87 @@ def _param(text):
     return key.strip().replace("-", "_"), value
 
 
+def _face_box(text):
+    """``X,Y,W,H`` (pixels, negative values allowed) or ``whole``; clipped to the image once it is read."""
+    if text.strip().lower() == "whole":
+        return "whole"
+    from .faces.detect import check_box
+
+    try:
+        return check_box(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _pixel_count(text):
+    """A positive whole number of pixels, ``5e8`` notation allowed."""
+    from ._validation import _as_pixel_count
+
+    try:
+        return _as_pixel_count(text, "the pixel limit")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+#: An option value that argparse would take for an option: ``-10,-10,5,5``.
+_NEGATIVE_VALUE = re.compile(r"^-\d")
+
+
+def _join_negative_values(argv):
+    """``--face-box -10,-10,5,5`` -> ``--face-box=-10,-10,5,5``, so that argparse reads it as the value."""
+    out, it = [], iter(argv)
+    for a in it:
+        if a == "--face-box":
+            nxt = next(it, None)
+            if nxt is not None and _NEGATIVE_VALUE.match(nxt):
+                out.append(f"{a}={nxt}")
+                continue
+            out.append(a)
+            if nxt is not None:
+                out.append(nxt)
+            continue
+        out.append(a)
+    return out
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Help with each default shown once: ``(default: X)`` unless the text already says it or there is none."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        d = action.default
+        if "default" in text.lower() or d is None or d is False or d is argparse.SUPPRESS or d == []:
+            return text
+        if action.option_strings or action.nargs in (argparse.OPTIONAL, argparse.ZERO_OR_MORE):
+            return f"{text} (default: %(default)s)"
+        return text
+
+
+_RUN_EPILOG = """\
+which method:
+  known blur (a kernel file, levin:3, motion:length=15,angle=30)
+      --kernel K                 non-blind; hyper_laplacian unless -m says otherwise
+                                 (-m wiener or tikhonov: fastest, rougher)
+  unknown blur, face photo       -m anwar2018  best on the face benchmarks (~1 s at 256 px)
+                                 -m exemplar   best on very large blur (~4 s)
+  unknown blur, any subject      -m xu2010     fastest blind method; -m cho2009 also good
+  'classicdeblur methods' lists every method.
+
+kernel size (--kernel-size, blind methods): an odd bound in pixels on the blur's
+  extent; give at least the longest streak you see. Too small cannot hold the blur,
+  too large is slower and less stable. Default: 31, or a quarter of the smaller image
+  side when that is less. Blind methods need images of at least 12x12 pixels.
+
+faces: face methods (exemplar, anwar2018, tian2015) find the face with dlib (on the
+  photo, then on a quick xu2010 deblur), estimate the kernel on it and restore the
+  whole photo. No face found is an error: give --face-box X,Y,W,H (pixels, clipped
+  to the image), or --face-box whole for a face crop. Other methods need no face.
+
+memory: images over --max-pixels (or $CLASSICDEBLUR_MAX_PIXELS; default 64000000)
+  are refused from the file header, before decoding.
+"""
+
+
 def _common_output(group):
     group.add_argument("-o", "--output", type=Path, help="output file (default: INPUT stem + suffix)")
     group.add_argument("--overwrite", action="store_true", help="replace an existing output file")
@@ -58,58 +141,69 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     quiet = argparse.ArgumentParser(add_help=False)
     quiet.add_argument("-q", "--quiet", action="store_true", help="no progress or summary messages")
-    fmt = argparse.ArgumentDefaultsHelpFormatter
+    fmt = _HelpFormatter
 
-    def add(name, help):
-        return sub.add_parser(name, help=help, formatter_class=fmt, parents=[quiet])
+    def add(name, help, **kw):
+        return sub.add_parser(name, help=help, formatter_class=fmt, parents=[quiet], **kw)
 
-    r = add("run", "deblur an image (blind, or non-blind with --kernel)")
+    r = add("run", "deblur an image (blind, or non-blind with --kernel)", epilog=_RUN_EPILOG,
+            description="Deblur one image: non-blind with a known --kernel, or blind with --method.")
     g = r.add_argument_group("input")
     g.add_argument("input", type=Path, help="blurred image (PNG, JPEG, TIFF, PGM/PPM, BMP)")
-    g.add_argument("--max-pixels", type=int, default=None, help="refuse larger images")
+    g.add_argument("--max-pixels", type=_pixel_count, default=None, metavar="N",
+                   help="refuse images with more pixels, checked from the file header before decoding, "
+                        "e.g. 5e8 (default: $CLASSICDEBLUR_MAX_PIXELS, else 64000000)")
     g = r.add_argument_group("algorithm")
     g.add_argument("-m", "--method", default=None,
                    help="method name (see 'classicdeblur methods'); default hyper_laplacian with --kernel")
     g.add_argument("-k", "--kernel", default=None,
                    help="known kernel for non-blind methods: a file, a bank name like levin:3, "
                         "or a recipe like motion:length=15,angle=30")
-    g.add_argument("--kernel-size", type=int, default=None, help="odd kernel size bound for blind methods")
+    g.add_argument("--kernel-size", type=int, default=None,
+                   help="blind methods: odd bound on the blur's extent in pixels (default: 31, or a quarter "
+                        "of the smaller image side when less)")
     g.add_argument("-p", "--param", type=_param, action="append", default=[], metavar="KEY=VALUE",
                    help="method parameter, repeatable (e.g. -p lam=2000 -p alpha=0.5)")
-    g.add_argument("--seed", type=int, default=None, help="random seed of blind methods (default 0)")
+    g.add_argument("--seed", type=int, default=None, help="random seed of blind methods (default: 0)")
     g.add_argument("--pixel-screening", action="store_true",
                    help="blind methods: correct the intermediate image before each kernel step "
                         "(pixel screening, Zhang et al. 2022)")
-    g.add_argument("--face-box", default=None, metavar="X,Y,W,H|whole",
-                   help="face methods (and -p face_guided=True): where the face is, when the detector misses it; "
-                        "'whole' for a face crop")
+    g.add_argument("--face-box", type=_face_box, default=None, metavar="X,Y,W,H|whole",
+                   help="face methods (and -p face_guided=True): where the face is, in pixels, when the detector "
+                        "misses it (clipped to the image); 'whole' for a face crop")
     g = r.add_argument_group("backend")
     g.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto", help="where to compute")
     g = r.add_argument_group("output")
     _common_output(g)
-    g.add_argument("--save-kernel", type=Path, default=None, help="write the (estimated) kernel here")
+    g.add_argument("--save-kernel", type=Path, default=None,
+                   help="write the (estimated) kernel here (.png, .npy, .txt, .csv, .tif, .mat)")
+    g.add_argument("-v", "--verbose", action="store_true",
+                   help="print the method, kernel size, face and per-stage seconds to stderr")
+    g.add_argument("--json", action="store_true",
+                   help="print one JSON object (paths, method, kernel size, face, seconds, warnings) to stdout")
 
     m = add("methods", "list the registered methods")
-    m.add_argument("--kind", choices=("blind", "non-blind"), default=None)
+    m.add_argument("--kind", choices=("blind", "non-blind"), default=None, help="only this kind (default: both)")
     m.add_argument("--json", action="store_true", help="print JSON")
 
     b = add("blur", "blur an image with a named or generated kernel plus noise")
     b.add_argument("input", type=Path)
     b.add_argument("-k", "--kernel", required=True,
                    help="levin:N, lai:N, a kernel file or a recipe like motion:length=15,angle=30")
-    b.add_argument("--noise", choices=("gaussian", "poisson", "none"), default="gaussian")
+    b.add_argument("--noise", choices=("gaussian", "poisson", "none"), default="gaussian", help="noise model")
     b.add_argument("--sigma", type=float, default=0.01, help="Gaussian noise standard deviation")
     b.add_argument("--peak", type=float, default=255.0, help="Poisson peak photon count")
     b.add_argument("--no-quantize", action="store_true", help="skip 8-bit quantisation")
-    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--seed", type=int, default=0, help="random seed of the kernel and the noise")
     _common_output(b)
-    b.add_argument("--save-kernel", type=Path, default=None)
+    b.add_argument("--save-kernel", type=Path, default=None,
+                   help="write the kernel here (.png, .npy, .txt, .csv, .tif, .mat)")
 
     s = add("synth", "make a paired blurred/sharp dataset from a folder of sharp faces")
     s.add_argument("source", type=Path, help="folder of sharp images")
     s.add_argument("-o", "--output", type=Path, required=True, help="output folder")
     s.add_argument("--recipe", default="shen2018", help="dataset recipe (survey Table 2)")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=int, default=0, help="random seed of the kernels and the noise")
     s.add_argument("--limit", type=int, default=None, help="use at most this many images")
     s.add_argument("--overwrite", action="store_true", help="allow a non-empty output folder")
 
@@ -158,32 +252,115 @@ def _default_output(inp: Path, suffix: str) -> Path:
     return inp.with_name(f"{inp.stem}.{suffix}{inp.suffix}")
 
 
-def _check_outputs(args, out: Path, *extra):
-    """Refuse to write over inputs, and over existing files without --overwrite."""
-    from .io import check_output_path
+def _same_path(a, b) -> bool:
+    return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
 
-    for path in (out, *[e for e in extra if e is not None]):
-        check_output_path(path, overwrite=args.overwrite, protect=[args.input])
+
+def _check_outputs(args, out: Path, *extra):
+    """Before any computation: the image ``out`` and the kernel paths ``extra`` can be written.
+
+    Their formats are known, their folders exist and are writable, none is the
+    input or another output, existing files need --overwrite, and --bit-depth
+    16 needs a format that holds it.
+    """
+    from .io import IMAGE_EXTENSIONS, check_output_path
+
+    kernels = [e for e in extra if e is not None]
+    check_output_path(out, overwrite=args.overwrite, protect=[args.input], kind="image")
+    for k in kernels:
+        if _same_path(k, out):
+            raise OutputExistsError(f"-o and --save-kernel are the same file '{k}'; give the kernel its own path")
+        check_output_path(k, overwrite=args.overwrite, protect=[args.input], kind="kernel")
+    if getattr(args, "bit_depth", None) == 16 and IMAGE_EXTENSIONS[Path(out).suffix.lower()] in ("jpeg", "bmp"):
+        raise ClassicDeblurError(f"--bit-depth 16 cannot be written to '{out}': {Path(out).suffix} holds 8 bits; "
+                                 "use .png, .tif or .ppm/.pgm")
 
 
 def _write_outputs(args, out, image, data, kernel) -> int:
-    """Write the image (keeping the input's alpha and bit depth) and, if asked, the kernel."""
-    from .io import write_image, write_kernel
+    """Write the image (keeping the input's alpha and bit depth) and, if asked, the kernel: both or neither."""
+    from .io import output_group, write_image, write_kernel
 
-    write_image(out, image, alpha=data.alpha, bit_depth=args.bit_depth or data.bit_depth,
-                overwrite=args.overwrite, protect=[args.input])
-    if args.save_kernel is not None:
-        write_kernel(args.save_kernel, kernel, overwrite=args.overwrite, protect=[args.input])
-    if not args.quiet:
-        print(f"wrote {out}")
+    with output_group():
+        write_image(out, image, alpha=data.alpha, bit_depth=args.bit_depth or data.bit_depth,
+                    overwrite=args.overwrite, protect=[args.input])
+        if args.save_kernel is not None:
+            write_kernel(args.save_kernel, kernel, overwrite=args.overwrite, protect=[args.input])
+    if not args.quiet and not getattr(args, "json", False):
+        print(f"wrote {out}" + (f" and {args.save_kernel}" if args.save_kernel is not None else ""))
     return EXIT_OK
 
 
+def _face_box_for(method, params, face_box):
+    """Refuse --face-box where ``method`` would ignore it (a general method without -p face_guided=True)."""
+    import inspect
+
+    from .api import _blind
+
+    reg = _blind()
+    if reg.meta(method).get("face"):
+        return face_box
+    faces = [n for n in reg.names() if reg.meta(n).get("face")]
+    guided = [n for n in reg.names() if "face_guided" in inspect.signature(reg.get(n)).parameters]
+    if method in guided and params.get("face_guided") and face_box != "whole":
+        return face_box
+    if method in guided and face_box != "whole":
+        raise ClassicDeblurError(f"--face-box with {method!r} needs -p face_guided=True (else it is ignored)")
+    raise ClassicDeblurError(
+        f"--face-box {'whole ' if face_box == 'whole' else ''}is for the face methods ({', '.join(faces)})"
+        + (f" and {', '.join(guided)} with -p face_guided=True" if face_box != "whole" else "")
+        + f"; {method!r} would ignore it"
+    )
+
+
+def _jsonable(value):
+    """NumPy scalars and arrays, tuples and paths as JSON values."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _report(args, *, method, kind, out, kernel, info, seconds, warnings_):
+    """The ``-v`` lines (stderr) and the ``--json`` object (stdout) of a run."""
+    face = None
+    if "face_source" in info or "faces" in info:
+        face = {"source": info.get("face_source"), "boxes": [list(b) for b in info.get("faces") or [] if b is not None],
+                "region": info.get("face_region")}
+    timings = {k: v for k, v in (info.get("timings") or {}).items() if isinstance(v, (int, float))}
+    report = {
+        "input": str(args.input), "output": str(out),
+        "kernel_output": None if args.save_kernel is None else str(args.save_kernel),
+        "method": method, "kind": kind, "device": info.get("device", args.device),
+        "kernel_size": list(kernel.shape), "face": face, "seconds": seconds, "timings": timings,
+        "warnings": warnings_,
+    }
+    if args.verbose:
+        err = sys.stderr
+        print(f"method: {method} ({kind}) on {report['device']}", file=err)
+        print(f"kernel size: {kernel.shape[1]}x{kernel.shape[0]}", file=err)
+        if face is not None:
+            box = face["boxes"][0] if face["boxes"] else None
+            print(f"face: {face['source']}" + (f", box x,y,w,h = {','.join(map(str, box))}" if box else "")
+                  + (f", kernel estimated on rows {face['region'][0]}:{face['region'][1]}, "
+                     f"columns {face['region'][2]}:{face['region'][3]}" if face["region"] else ""), file=err)
+        stages = ", ".join(f"{k} {v:.2f}" for k, v in timings.items())
+        print("seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in seconds.items())
+              + (f" (stages: {stages})" if stages else ""), file=err)
+    if args.json:
+        print(json.dumps(report, default=_jsonable))
+
+
 def _cmd_run(args) -> int:
+    import time
+    import warnings
+
     from . import api
     from ._progress import Progress
+    from ._validation import check_blind_shape, pixel_limit
     from .io import read_image
 
+    t_start = time.perf_counter()
     params = dict(args.param)
     method = args.method or ("hyper_laplacian" if args.kernel else None)
     kinds = {m.name: m.kind for m in api.methods()}
@@ -195,30 +372,63 @@ def _cmd_run(args) -> int:
         )
     if method not in kinds:
         raise ClassicDeblurError(f"unknown method {method!r}; choose from: {', '.join(sorted(kinds))}")
+    blind = kinds[method] == "blind"
+    # every argument check comes before reading the image and computing
+    if not blind:
+        if args.kernel is None:
+            raise ClassicDeblurError(f"method {method!r} is non-blind: give --kernel FILE|levin:N")
+        for flag, value in (("--kernel-size", args.kernel_size), ("--seed", args.seed),
+                            ("--pixel-screening", args.pixel_screening or None), ("--face-box", args.face_box)):
+            if value is not None:
+                raise ClassicDeblurError(f"{flag} applies to blind methods; {method!r} is non-blind")
+    else:
+        if args.kernel is not None:
+            raise ClassicDeblurError(f"method {method!r} is blind: use --kernel-size, not --kernel")
+        if args.face_box is not None:
+            _face_box_for(method, params, args.face_box)
+        if args.pixel_screening:
+            params["pixel_screening"] = True
     out = args.output or _default_output(args.input, "deblurred")
     _check_outputs(args, out, args.save_kernel)
-    data = read_image(args.input, max_pixels=args.max_pixels)
-    with Progress(f"{method} on {args.input.name}", enabled=not args.quiet):
-        if kinds[method] == "non-blind":
-            if args.kernel is None:
-                raise ClassicDeblurError(f"method {method!r} is non-blind: give --kernel FILE|levin:N")
-            for flag, value in (("--kernel-size", args.kernel_size), ("--seed", args.seed),
-                                ("--pixel-screening", args.pixel_screening or None), ("--face-box", args.face_box)):
-                if value is not None:
-                    raise ClassicDeblurError(f"{flag} applies to blind methods; {method!r} is non-blind")
-            kernel = api.resolve_kernel(args.kernel)
-            image = api.deconvolve(data.image, kernel, method=method, device=args.device, **params)
-        else:
-            if args.kernel is not None:
-                raise ClassicDeblurError(f"method {method!r} is blind: use --kernel-size, not --kernel")
-            if args.pixel_screening:
-                params["pixel_screening"] = True
+    seconds = {}
+    with pixel_limit(args.max_pixels), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        t0 = time.perf_counter()
+        data = read_image(args.input)  # the limit is checked from the header, before decoding
+        if blind:
+            check_blind_shape(data.image.shape, args.kernel_size)
             if args.face_box is not None:
-                params["face_box"] = args.face_box
-            res = api.deblur(data.image, method, kernel_size=args.kernel_size, device=args.device,
-                             rng=0 if args.seed is None else args.seed, **params)
-            image, kernel = res.image, res.kernel
-    return _write_outputs(args, out, image, data, kernel)
+                from .faces.detect import check_box
+
+                params["face_box"] = "whole" if args.face_box == "whole" else check_box(args.face_box,
+                                                                                         data.image.shape)
+        else:
+            kernel = api.resolve_kernel(args.kernel)
+        seconds["read"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        with Progress(f"{method} on {args.input.name}", enabled=not args.quiet):
+            if blind:
+                res = api.deblur(data.image, method, kernel_size=args.kernel_size, device=args.device,
+                                 rng=0 if args.seed is None else args.seed, **params)
+                image, kernel, info = res.image, res.kernel, res.info
+            else:
+                image = api.deconvolve(data.image, kernel, method=method, device=args.device, **params)
+                from .backend import resolve_device
+
+                info = {"device": resolve_device(args.device)}
+        seconds["compute"] = time.perf_counter() - t0
+    notes = list(dict.fromkeys([str(w.message) for w in caught]
+                               + [str(info[k]) for k in ("warning", "final_note") if k in info]))
+    if not args.quiet:
+        for note in notes:
+            print(f"classicdeblur: warning: {note}", file=sys.stderr)
+    t0 = time.perf_counter()
+    code = _write_outputs(args, out, image, data, kernel)
+    seconds["write"] = time.perf_counter() - t0
+    seconds["total"] = time.perf_counter() - t_start
+    _report(args, method=method, kind=kinds[method], out=out, kernel=kernel, info=info, seconds=seconds,
+            warnings_=notes)
+    return code
 
 
 def _cmd_methods(args) -> int:
@@ -340,11 +550,29 @@ _COMMANDS = {"run": _cmd_run, "methods": _cmd_methods, "blur": _cmd_blur, "synth
              "eval": _cmd_eval, "kernels": _cmd_kernels, "exemplars": _cmd_exemplars}
 
 
+def _one_line(exc) -> str:
+    return " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+
+
+def _quiet_stdout():
+    """Point stdout at /dev/null, so that the interpreter's last flush of a closed pipe stays silent."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real stdout (tests, embedding)
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (0 ok, 2 bad input or usage, 1 unexpected error)."""
+    """Run the CLI; returns the exit code.
+
+    0 ok; 2 bad input or usage (one line on stderr); 1 unexpected error; 130
+    interrupted; 141 (as for SIGPIPE) when the reader of stdout went away,
+    e.g. ``classicdeblur kernels | head``, silently.
+    """
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(_join_negative_values(sys.argv[1:] if argv is None else argv))
         if args.command is None:
             parser.print_help()
             return EXIT_USAGE
@@ -354,10 +582,17 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help and --version
         return int(exc.code or 0)
     except _UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except (ClassicDeblurError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
+    except MemoryError:
+        print("error: not enough memory for this input; use a smaller image or kernel, or a lower --max-pixels",
+              file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted; no output written", file=sys.stderr)
@@ -365,6 +600,6 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # never show a traceback to users
         if os.environ.get("CLASSICDEBLUR_DEBUG"):
             raise
-        print(f"error: unexpected {type(exc).__name__}: {exc} (set CLASSICDEBLUR_DEBUG=1 for details)",
+        print(f"error: unexpected {type(exc).__name__}: {_one_line(exc)} (set CLASSICDEBLUR_DEBUG=1 for details)",
               file=sys.stderr)
         return EXIT_ERROR
