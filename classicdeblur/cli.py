@@ -1,6 +1,6 @@
 """Command-line interface: a thin shell over the public API.
 
-``classicdeblur run|methods|blur|synth|eval|kernels|exemplars``. Bad input gives one line on
+``classicdeblur run|batch|methods|blur|synth|eval|kernels|exemplars``. Bad input gives one line on
 stderr and exit code 2; the solvers never call :func:`sys.exit`.
 """
 
@@ -134,6 +134,30 @@ def _common_output(group):
                        help="output bit depth (default: that of the input)")
 
 
+def _algorithm_options(parser):
+    """The algorithm and backend options of ``run``, shared with ``batch``."""
+    g = parser.add_argument_group("algorithm")
+    g.add_argument("-m", "--method", default=None,
+                   help="method name (see 'classicdeblur methods'); default hyper_laplacian with --kernel")
+    g.add_argument("-k", "--kernel", default=None,
+                   help="known kernel for non-blind methods: a file, a bank name like levin:3, "
+                        "or a recipe like motion:length=15,angle=30")
+    g.add_argument("--kernel-size", type=int, default=None,
+                   help="blind methods: odd bound on the blur's extent in pixels (default: 31, or a quarter "
+                        "of the smaller image side when less)")
+    g.add_argument("-p", "--param", type=_param, action="append", default=[], metavar="KEY=VALUE",
+                   help="method parameter, repeatable (e.g. -p lam=2000 -p alpha=0.5)")
+    g.add_argument("--seed", type=int, default=None, help="random seed of blind methods (default: 0)")
+    g.add_argument("--pixel-screening", action="store_true",
+                   help="blind methods: correct the intermediate image before each kernel step "
+                        "(pixel screening, Zhang et al. 2022)")
+    g.add_argument("--face-box", type=_face_box, default=None, metavar="X,Y,W,H|whole",
+                   help="face methods (and -p face_guided=True): where the face is, in pixels, when the detector "
+                        "misses it (clipped to the image); 'whole' for a face crop")
+    g = parser.add_argument_group("backend")
+    g.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto", help="where to compute")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``classicdeblur`` command."""
     p = _Parser(prog="classicdeblur", description="Classical, model-based deblurring of face images.")
@@ -153,26 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--max-pixels", type=_pixel_count, default=None, metavar="N",
                    help="refuse images with more pixels, checked from the file header before decoding, "
                         "e.g. 5e8 (default: $CLASSICDEBLUR_MAX_PIXELS, else 64000000)")
-    g = r.add_argument_group("algorithm")
-    g.add_argument("-m", "--method", default=None,
-                   help="method name (see 'classicdeblur methods'); default hyper_laplacian with --kernel")
-    g.add_argument("-k", "--kernel", default=None,
-                   help="known kernel for non-blind methods: a file, a bank name like levin:3, "
-                        "or a recipe like motion:length=15,angle=30")
-    g.add_argument("--kernel-size", type=int, default=None,
-                   help="blind methods: odd bound on the blur's extent in pixels (default: 31, or a quarter "
-                        "of the smaller image side when less)")
-    g.add_argument("-p", "--param", type=_param, action="append", default=[], metavar="KEY=VALUE",
-                   help="method parameter, repeatable (e.g. -p lam=2000 -p alpha=0.5)")
-    g.add_argument("--seed", type=int, default=None, help="random seed of blind methods (default: 0)")
-    g.add_argument("--pixel-screening", action="store_true",
-                   help="blind methods: correct the intermediate image before each kernel step "
-                        "(pixel screening, Zhang et al. 2022)")
-    g.add_argument("--face-box", type=_face_box, default=None, metavar="X,Y,W,H|whole",
-                   help="face methods (and -p face_guided=True): where the face is, in pixels, when the detector "
-                        "misses it (clipped to the image); 'whole' for a face crop")
-    g = r.add_argument_group("backend")
-    g.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto", help="where to compute")
+    _algorithm_options(r)
     g = r.add_argument_group("output")
     _common_output(g)
     g.add_argument("--save-kernel", type=Path, default=None,
@@ -181,6 +186,35 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print the method, kernel size, face and per-stage seconds to stderr")
     g.add_argument("--json", action="store_true",
                    help="print one JSON object (paths, method, kernel size, face, seconds, warnings) to stdout")
+
+    bt = add("batch", "deblur many images and videos into a folder (resumable; on Dask)")
+    bt.epilog = "exit status: 0 all done or skipped, 3 some inputs failed (see OUT_DIR/manifest.jsonl), 2 bad arguments"
+    g = bt.add_argument_group("input")
+    g.add_argument("inputs", nargs="+", metavar="INPUT", help="image or video files, folders and glob patterns")
+    g.add_argument("-r", "--recursive", action="store_true", help="descend into sub-folders (and let ** match them)")
+    g.add_argument("--max-pixels", type=int, default=None, help="fail larger images")
+    _algorithm_options(bt)
+    g = bt.add_argument_group("video")
+    g.add_argument("--frames", action="store_true", help="write videos as PNG frames in NAME_frames/")
+    g.add_argument("--shared-kernel", action="store_true", help="blind methods: one kernel per video clip")
+    g.add_argument("--kernel-frames", type=int, default=3, metavar="N", help="frames the shared kernel comes from")
+    g.add_argument("--kernel-from", choices=("sharpest", "first"), default="sharpest",
+                   help="which frames the shared kernel comes from")
+    g = bt.add_argument_group("scale-out")
+    g.add_argument("-j", "--jobs", type=int, default=None,
+                   help="worker processes of a local Dask cluster (default 1, or one per GPU with --device gpu); "
+                        "0: in this process, no Dask")
+    g.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="submit to an existing Dask scheduler (tcp://host:8786) instead")
+    g = bt.add_argument_group("output")
+    g.add_argument("-o", "--output", type=Path, required=True, metavar="OUT_DIR",
+                   help="output folder: mirrored names, manifest.jsonl")
+    g.add_argument("--overwrite", action="store_true", help="replace existing files that no batch wrote")
+    g.add_argument("--bit-depth", type=int, choices=(8, 16), default=None,
+                   help="output bit depth of images (default: that of each input)")
+    g.add_argument("--save-kernel", nargs="?", const="png", default=None, metavar="FORMAT",
+                   help="also write each kernel as NAME.kernel.FORMAT (png, npy, txt, csv, tif, mat; default png)")
+    g.add_argument("--report", type=Path, default=None, metavar="HTML", help="write an HTML contact sheet here")
 
     m = add("methods", "list the registered methods")
     m.add_argument("--kind", choices=("blind", "non-blind"), default=None, help="only this kind (default: both)")
@@ -546,7 +580,13 @@ def _cmd_exemplars(args, argv=None) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"run": _cmd_run, "methods": _cmd_methods, "blur": _cmd_blur, "synth": _cmd_synth,
+def _cmd_batch(args) -> int:
+    from .batch.command import main as batch_main
+
+    return batch_main(args)
+
+
+_COMMANDS = {"run": _cmd_run, "batch": _cmd_batch, "methods": _cmd_methods, "blur": _cmd_blur, "synth": _cmd_synth,
              "eval": _cmd_eval, "kernels": _cmd_kernels, "exemplars": _cmd_exemplars}
 
 
