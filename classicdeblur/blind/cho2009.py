@@ -35,7 +35,7 @@ iterates the paper's three steps (Sec. 3, Fig. 2):
    for order :math:`q` (25 for the first, 12.5 for the second derivatives),
    and :math:`\beta = 5`. It is minimised by conjugate gradients whose
    matrix products are FFT correlations computed once per k-step
-   (:class:`~.kstep.KernelSystem`, the paper's Sec. 4 acceleration), warm
+   (:class:`~classicdeblur.operators.kernel.KernelSystem`, the paper's Sec. 4 acceleration), warm
    started from the current kernel. Entries below 1/20 of the maximum are
    then set to zero and the kernel is normalised (done by the framework,
    :func:`~.constraints.project_kernel`).
@@ -55,15 +55,18 @@ iterates the paper's three steps (Sec. 3, Fig. 2):
 
    with :math:`\omega = 50 / 2^q` again; the image is first extended into a
    smooth periodic one (Liu & Jia 2008,
-   :func:`~classicdeblur.operators.functional.wrap_pad`). The result is
-   deliberately sharp and ringing: the next prediction cleans it.
+   :func:`~classicdeblur.operators.functional.wrap_pad`) and the step is
+   :meth:`PeriodicBlur.solve <classicdeblur.operators.periodic.PeriodicBlur.solve>`
+   with the data weight :math:`\Delta` (:class:`GaussianDeconvolver`). The
+   result is deliberately sharp and ringing: the next prediction cleans it.
 
 In the framework's terms the x-step is the deconvolution (the coarsest level
 starts from the blurred image itself, as in the paper) and the k-step is
 prediction followed by kernel estimation, so the optional pixel screening
 acts on :math:`L` before its edges are predicted. After the finest level, the
-full-resolution input is restored with a sparse prior (``final_method``,
-hyper-Laplacian by default), as the paper does for its final result.
+full-resolution input is restored with a sparse prior (the shared keyword
+``final``, hyper-Laplacian with :data:`FINAL_PARAMS` by default), as the paper
+does for its final result.
 
 Parameters and where they come from
 -----------------------------------
@@ -101,27 +104,27 @@ References
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import scipy.fft
 
 from .. import backend
-from .._registry import check_params
 from .._validation import check_count as _count
 from .._validation import check_positive as _positive
+from ..engines import check_engine
 from ..filters import bilateral, orientation_threshold, shock_filter
 from ..operators import gradients as grad_ops
-from ..operators.functional import crop, psf2otf, wrap_pad
-from ..solvers._shrink import ENGINES
-from ..solvers.nonblind import NONBLIND
-from . import BLIND
+from ..operators.kernel import KernelSystem
+from ..operators.periodic import PeriodicBlur
 from .framework import Estimator, run_blind
 from .guidance import face_guide
-from ..operators.kernel import KernelSystem
+from .method import blind_method
 
 __all__ = [
     "DERIVATIVE_WEIGHTS",
     "FINAL_PARAMS",
     "Cho2009",
+    "ChoLevel",
     "GaussianDeconvolver",
     "cho2009",
     "deconvolve_gaussian",
@@ -156,40 +159,51 @@ class GaussianDeconvolver:
     weights : dict
         Weights :math:`\omega_q` of the derivatives of order ``q`` in 0, 1, 2.
 
+    Attributes
+    ----------
+    problem : PeriodicBlur
+        :math:`B` on its periodic extension; each call solves it with
+        :meth:`~classicdeblur.operators.periodic.PeriodicBlur.solve` and the
+        data weight :math:`\Delta`.
+    widths : (int, int)
+        The extension band.
+
     Notes
     -----
     The image is extended by about a kernel size into a smooth periodic image
     (Liu & Jia 2008) so that the circular model of the Fourier solution holds.
+    The band is half the growth to a fast FFT length of ``M + 2 kernel_size``
+    (this step's own rule, kept for its results).
     """
 
     def __init__(self, blurred, kernel_size, *, alpha=0.1, weights=DERIVATIVE_WEIGHTS):
         self.alpha = _positive("alpha", alpha)
         xp = backend.get_namespace(blurred)
-        self.xp, self.dtype = xp, blurred.dtype
         M, N = blurred.shape
         # a band of about one kernel size, widened to a fast FFT length
         ph = min((scipy.fft.next_fast_len(M + 2 * kernel_size) - M + 1) // 2, M)
         pw = min((scipy.fft.next_fast_len(N + 2 * kernel_size) - N + 1) // 2, N)
-        self.widths = (ph, pw)
-        padded = wrap_pad(blurred, self.widths)
-        self.shape = padded.shape
+        point = xp.zeros((kernel_size, kernel_size), dtype=blurred.dtype)
+        point[kernel_size // 2, kernel_size // 2] = 1
+        self.problem = PeriodicBlur(blurred, point, "smooth", widths=(ph, pw))
+        self.widths, self.shape = self.problem.widths, self.problem.shape
 
         def power(name):
-            otf = grad_ops.filter_otf(name, self.shape, xp, self.dtype)
+            otf = grad_ops.filter_otf(name, self.shape, xp, self.problem.dtype)
             return otf.real**2 + otf.imag**2
 
-        self.prior = self.alpha * (power("dx") + power("dy"))
+        # the spectrum of the prior ||grad L||^2, weighted by alpha in the solve
+        self.regulariser = power("dx") + power("dy")
         # Delta of Eq. (4): sum of w_* |F(d_*)|^2 over d_o, d_x, d_y, d_xx, d_xy, d_yy
         self.delta = (weights[0] + weights[1] * (power("dx") + power("dy"))
                       + weights[2] * (power("dxx") + power("dxy") + power("dyy")))
-        self.numer = backend.rfft2(padded) * self.delta
+        self.data = self.problem.y_spectrum * self.delta
 
     def __call__(self, kernel):
         """The latent image :math:`L` for ``kernel`` (not clipped: its ringing is left to the prediction)."""
-        K = psf2otf(backend.asarray_on(self.xp, kernel).astype(self.dtype, copy=False), self.shape)
-        spec = K.conj() * self.numer / ((K.real**2 + K.imag**2) * self.delta + self.prior)  # Eq. (4)
-        latent = backend.irfft2(spec, s=self.shape)
-        return crop(latent, self.widths).astype(self.dtype, copy=False)
+        op = self.problem.with_kernel(kernel)
+        # Eq. (4): conj(K) F(B) Delta / (|K|^2 Delta + alpha (|F(dx)|^2 + |F(dy)|^2))
+        return op.crop(op.solve(self.alpha, data=self.data, data_weight=self.delta, regulariser=self.regulariser))
 
 
 def deconvolve_gaussian(blurred, kernel, *, alpha=0.1, weights=DERIVATIVE_WEIGHTS):
@@ -319,18 +333,30 @@ def kernel_pairs(px, py, blurred, weights=DERIVATIVE_WEIGHTS):
     ]
 
 
+@dataclass
+class ChoLevel:
+    """What Cho & Lee's steps keep at one pyramid level."""
+
+    #: The deconvolution step (Eqs. 3-4) on this level's blurred image.
+    deconvolver: GaussianDeconvolver
+    #: The edge threshold of the last prediction (set at the first k-step, then times ``decay``).
+    threshold: float | None = None
+
+
 class Cho2009(Estimator):
-    """The x- and k-steps of Cho & Lee (2009) for :func:`~.framework.run_blind` (see the module docstring)."""
+    """The x- and k-steps of Cho & Lee (2009) for :func:`~.framework.run_blind` (see the module docstring).
+
+    Public so that methods built on Cho & Lee's steps
+    (:mod:`~classicdeblur.blind.exemplar`) can extend them.
+    """
 
     iterations = 7
     min_iterations = 3
     tol = 1e-3
     kernel_threshold = 0.05  # "elements smaller than 1/20 of the biggest one are set to zero"
-    final_method = "hyper_laplacian"
 
     def __init__(self, *, alpha=0.3, beta=5.0, r=0.05, decay=0.9, sigma_spatial=2.0, sigma_range=0.5,
-                 radius=2, dt=1.0, shock_iterations=1, cg_iterations=20, iterations=None,
-                 final_method=None, final_params=None, engine="auto"):
+                 radius=2, dt=1.0, shock_iterations=1, cg_iterations=20, iterations=None, engine="auto"):
         self.alpha = _positive("alpha", alpha)
         self.beta = _positive("beta", beta)
         self.r = _positive("r", r)
@@ -346,26 +372,20 @@ class Cho2009(Estimator):
         if iterations is not None:
             self.iterations = _count("iterations", iterations, 1)
             self.min_iterations = min(self.min_iterations, self.iterations)
-        if final_method is not None:
-            self.final_method = final_method
-        if final_params is None:
-            final_params = FINAL_PARAMS if self.final_method == "hyper_laplacian" else {}
-        self.final_params = dict(final_params)
-        check_params(NONBLIND.get(self.final_method), f"non-blind method {self.final_method!r}", self.final_params)
-        if engine not in ENGINES:
-            raise ValueError(f"unknown engine {engine!r}; choose from: {', '.join(ENGINES)}")
-        self.engine = engine
+        self.engine = check_engine(engine)
+        self.level: ChoLevel | None = None
+
+    def start_level(self, state):
+        self.level = ChoLevel(GaussianDeconvolver(state.y, state.k.shape[0], alpha=self.alpha))
 
     def x_step(self, state):
         # Eqs. (3)-(4). The very first latent image is the blurred input itself.
         if state.index == 0 and state.iteration == 0:
             return state.x
-        if state.memo.get("deconvolver_level") != state.index:
-            state.memo["deconvolver"] = GaussianDeconvolver(state.y, state.k.shape[0], alpha=self.alpha)
-            state.memo["deconvolver_level"] = state.index
-        return state.memo["deconvolver"](state.k)
+        return self.level.deconvolver(state.k)
 
     def k_step(self, state):
+        lv = self.level
         it = state.iteration
         scale = self.decay**it
         threshold = None
@@ -374,24 +394,24 @@ class Cho2009(Estimator):
             min_pixels = max(1, round(self.r * math.sqrt(state.y.size * state.k.size)))
         else:
             min_pixels = None
-            threshold = state.memo["threshold"] * self.decay
-        px, py, threshold = predict(state.x, threshold=threshold, min_pixels=min_pixels,
-                                    sigma_spatial=self.sigma_spatial, sigma_range=self.sigma_range * scale,
-                                    radius=self.radius, dt=self.dt * scale,
-                                    shock_iterations=self.shock_iterations, engine=self.engine)
-        state.memo["threshold"] = threshold
+            threshold = lv.threshold * self.decay
+        px, py, lv.threshold = predict(state.x, threshold=threshold, min_pixels=min_pixels,
+                                       sigma_spatial=self.sigma_spatial, sigma_range=self.sigma_range * scale,
+                                       radius=self.radius, dt=self.dt * scale,
+                                       shock_iterations=self.shock_iterations, engine=self.engine)
         system = KernelSystem(self.guided(state, kernel_pairs(px, py, state.y)), state.k.shape[0])  # Eq. (5)
         return system.solve_l2(self.beta, state.k, maxiter=self.cg_iterations)
 
 
-@BLIND.register(
+@blind_method(
     "cho2009",
     description="Cho & Lee 2009: shock-filter edge prediction, L2 kernel by FFT-CG, Gaussian-prior deconvolution",
+    final=("hyper_laplacian", FINAL_PARAMS),
+    guided=True,
 )
-def cho2009(image, *, kernel_size=None, rng=None, alpha=0.3, beta=5.0, r=0.05, decay=0.9, sigma_spatial=2.0,
-            sigma_range=0.5, radius=2, dt=1.0, shock_iterations=1, cg_iterations=20, iterations=7,
-            final_method="hyper_laplacian", final_params=None, engine="auto", pixel_screening=False,
-            screening_params=None, face_guided=False, face_box=None, exemplars=None):
+def cho2009(image, options, *, kernel_size=None, rng=None, target=None, alpha=0.3, beta=5.0, r=0.05, decay=0.9,
+            sigma_spatial=2.0, sigma_range=0.5, radius=2, dt=1.0, shock_iterations=1, cg_iterations=20,
+            iterations=7):
     r"""Blind deblurring of Cho & Lee (2009), "Fast motion deblurring".
 
     Parameters
@@ -402,6 +422,9 @@ def cho2009(image, *, kernel_size=None, rng=None, alpha=0.3, beta=5.0, r=0.05, d
         Odd kernel size (default 31, shrunk on small images).
     rng : numpy.random.Generator, optional
         Unused (the method is deterministic); accepted for the common interface.
+    target : ndarray, optional
+        The image the final step restores (default ``image``; see
+        :func:`~classicdeblur.blind.framework.run_blind`).
     alpha : float
         Gaussian prior weight of the deconvolution step, Eq. (3) (0.1 in
         ImageStack's reading of the paper; 0.3 measured better on faces).
@@ -422,26 +445,13 @@ def cho2009(image, *, kernel_size=None, rng=None, alpha=0.3, beta=5.0, r=0.05, d
         Conjugate-gradient iterations of each kernel estimate.
     iterations : int
         Prediction / kernel / deconvolution rounds per pyramid level.
-    final_method : str
-        Non-blind method of the final restoration (a sparse prior).
-    final_params : dict, optional
-        Its parameters (default :data:`FINAL_PARAMS` for the hyper-Laplacian,
-        none for any other method).
-    engine : {"auto", "numpy", "numba", "cuda"}
-        Engine of the bilateral and shock filters.
-    pixel_screening : bool
-        Correct the latent image before each prediction with the pixel
-        screening of Zhang et al. (2022).
-    screening_params : dict, optional
-        Parameters of :func:`~classicdeblur.blind.screening.screen`.
-    face_guided : bool
-        Restrict the kernel step to the face's salient structures (outline,
-        eyes, mouth; Pan et al. 2014) found from its landmarks
-        (:mod:`~classicdeblur.blind.guidance`).
-    face_box : (x, y, w, h), optional
-        Where the face is, for ``face_guided`` when the detector misses it.
-    exemplars : str, path or ExemplarDB, optional
-        Exemplars matched for ``face_guided`` when no face is detected.
+    final, final_params, pixel_screening, screening_params, engine, face_guided, face_box, exemplars
+        The shared keywords of every blind method (:mod:`~classicdeblur.blind.method`).
+        The final step defaults to the hyper-Laplacian with :data:`FINAL_PARAMS`
+        (a sparse prior, as the paper's final result); another ``final``
+        starts from no parameters. ``engine`` runs the bilateral and shock
+        filters; pixel screening corrects the latent image before each
+        prediction (Zhang et al. 2022).
 
     Returns
     -------
@@ -465,13 +475,12 @@ def cho2009(image, *, kernel_size=None, rng=None, alpha=0.3, beta=5.0, r=0.05, d
     >>> k = np.zeros((7, 7)); k[3, 1:6] = 0.2
     >>> y = convolve(x, k, boundary="symmetric")
     >>> out, kest, info = cho2009(y, kernel_size=7)
-    >>> kest.shape, round(float(kest.sum()), 6), out.shape
-    ((7, 7), 1.0, (64, 64))
+    >>> kest.shape, round(float(kest.sum()), 6), out.shape, info["final"]
+    ((7, 7), 1.0, (64, 64), 'hyper_laplacian')
     """
     est = Cho2009(alpha=alpha, beta=beta, r=r, decay=decay, sigma_spatial=sigma_spatial, sigma_range=sigma_range,
                   radius=radius, dt=dt, shock_iterations=shock_iterations, cg_iterations=cg_iterations,
-                  iterations=iterations, final_method=final_method, final_params=final_params, engine=engine)
-    if face_guided:
-        est.guide = face_guide(image, face_box=face_box, exemplars=exemplars)
-    return run_blind(image, est, kernel_size=kernel_size, rng=rng, pixel_screening=pixel_screening,
-                     screening_params=screening_params)
+                  iterations=iterations, engine=options.engine)
+    if options.face_guided:
+        est.guide = face_guide(image, face_box=options.face_box, exemplars=options.exemplars)
+    return run_blind(image, est, options, kernel_size=kernel_size, rng=rng, target=target)

@@ -18,7 +18,7 @@ blurred input, and estimate the kernel from them:
    .. math:: \min_k \|\nabla S * k - \nabla B\|^2 + \gamma \|k\|^2,
 
    solved by conjugate gradients with FFT products
-   (:class:`~classicdeblur.blind.kstep.KernelSystem`). The data term is
+   (:class:`~classicdeblur.operators.kernel.KernelSystem`). The data term is
    restricted to where :math:`\nabla S * k` can reach (the mask dilated by
    the kernel radius), which is the same as masking :math:`\nabla B` there.
    The sign of each structure part is set to agree with the input's (an
@@ -35,7 +35,8 @@ blurred input, and estimate the kernel from them:
    projected after every step (threshold at 5% of the maximum, small
    components dropped, re-centred, normalised) by the shared framework.
 4. **Final step**: non-blind deconvolution of the full-resolution input with a
-   sparse prior (hyper-Laplacian).
+   sparse prior (the shared keyword ``final``: Cho & Lee's hyper-Laplacian
+   with :data:`~classicdeblur.blind.cho2009.FINAL_PARAMS` by default).
 
 Deviations and what was measured (the shipped 420-exemplar database):
 
@@ -78,13 +79,13 @@ import numpy as np
 from .. import backend
 from .._validation import check_count, check_positive
 from ..operators import gradients as grad_ops
-from ..solvers.nonblind import deconvolve
-from . import BLIND
-from .cho2009 import Cho2009
-from .constraints import project_kernel, recenter
-from .framework import _gray, _trim, default_kernel_size, gradient_pairs, run_blind
-from .guidance import FaceGuide, dilate, structure_parts
 from ..operators.kernel import KernelSystem
+from ..solvers.nonblind import deconvolve
+from .cho2009 import FINAL_PARAMS, Cho2009
+from .constraints import project_kernel, recenter
+from .framework import _trim, default_kernel_size, gradient_pairs, gray, run_blind
+from .guidance import FaceGuide, dilate, structure_parts
+from .method import blind_method
 
 __all__ = ["exemplar", "ExemplarEstimator", "EDGES"]
 
@@ -92,6 +93,11 @@ __all__ = ["exemplar", "ExemplarEstimator", "EDGES"]
 #: Lee's bilateral + shock filter + orientation-balanced threshold, or ``"l0"``, its
 #: L0-smoothed gradients (Xu et al. 2011, credited by the authors' code).
 EDGES = ("shock", "l0")
+
+
+def _check_edges(edges):
+    if edges not in EDGES:
+        raise ValueError(f"unknown edges {edges!r}; choose from: {', '.join(EDGES)}")
 
 
 def _trimmed(pairs):
@@ -117,8 +123,7 @@ class ExemplarEstimator(Cho2009):
 
     def __init__(self, face, landmarks, *, gamma, tolerance, edges="shock", smoothing=1e-2, **params):
         super().__init__(**params)
-        if edges not in EDGES:
-            raise ValueError(f"unknown edges {edges!r}; choose from: {', '.join(EDGES)}")
+        _check_edges(edges)
         self.face = face
         self.structure = FaceGuide(landmarks, tolerance=tolerance)
         self.gamma = gamma
@@ -182,20 +187,20 @@ def locate_and_match(gray, db, *, face_box=None, upsample=1):
     return match_exemplars(gray, db, located_matrix=located), face is not None
 
 
-@BLIND.register(
+@blind_method(
     "exemplar",
     description="Pan et al. 2014 face deblurring with exemplars: matched exemplar structures (outline, "
     "eyes, mouth) give the first kernel; predicted salient edges refine it coarse to fine",
+    final=("hyper_laplacian", FINAL_PARAMS),
     face=True,
 )
 def exemplar(
     image,
+    options,
     *,
     kernel_size=None,
     rng=None,
-    pixel_screening=False,
-    exemplars=None,
-    face_box=None,
+    target=None,
     iterations=7,
     levels=None,
     gamma=1e-3,
@@ -203,8 +208,6 @@ def exemplar(
     cg_iterations=20,
     edges="shock",
     smoothing=1e-2,
-    final_params=None,
-    engine="auto",
 ):
     r"""Blind deblurring of a face with exemplar structures (Pan et al., ECCV 2014).
 
@@ -216,12 +219,9 @@ def exemplar(
         Odd kernel size (default: 31, shrunk for small images).
     rng : int or numpy.random.Generator, optional
         Passed to the framework (the method is deterministic).
-    pixel_screening : bool
-        Screen the intermediate image before every k-step (Zhang et al. 2022).
-    exemplars : str or path or ExemplarDB, optional
-        Exemplar database (default: the one shipped in ``exemplars/``).
-    face_box : (x, y, w, h), optional
-        Where the face is, when the detector cannot find it.
+    target : ndarray, optional
+        The image the final step restores (default ``image``; see
+        :func:`~classicdeblur.blind.framework.run_blind`).
     iterations : int
         Rounds of the alternation per pyramid level (the paper: up to 50).
     levels : int, optional
@@ -242,10 +242,14 @@ def exemplar(
         low-contrast faces, see the module notes) (:data:`EDGES`).
     smoothing : float
         Weight :math:`\lambda` of the :math:`\ell_0` smoothing (``edges="l0"``).
-    final_params : dict, optional
-        Parameters of the final hyper-Laplacian deconvolution.
-    engine : {"auto", "numpy", "numba", "cuda"}
-        Engine of Cho & Lee's bilateral and shock filters.
+    final, final_params, pixel_screening, screening_params, engine, face_box, exemplars
+        The shared keywords of every blind method (:mod:`~classicdeblur.blind.method`).
+        The final step defaults to Cho & Lee's hyper-Laplacian with
+        :data:`~classicdeblur.blind.cho2009.FINAL_PARAMS`; ``engine`` runs
+        Cho & Lee's bilateral and shock filters; ``exemplars`` is the
+        exemplar database (default: the one shipped in ``exemplars/``) and
+        ``face_box`` ``(x, y, w, h)`` says where the face is when the
+        detector cannot find it.
 
     Returns
     -------
@@ -267,20 +271,22 @@ def exemplar(
     tolerance = float(tolerance)
     if not tolerance >= 0:
         raise ValueError(f"tolerance must be >= 0; got {tolerance}")
+    # the estimator's own checks, before the exemplars are loaded and matched
+    check_count("iterations", iterations, 1)
+    check_count("cg_iterations", cg_iterations, 1)
+    _check_edges(edges)
+    check_positive("smoothing", smoothing)
+    from ..faces.exemplars import as_database
     from ..faces.matching import exemplar_to_image
 
-    from ..faces.exemplars import as_database
-
-    db = as_database(exemplars)
-    gray = backend.to_numpy(_gray(image)).astype(np.float32)
+    db = as_database(options.exemplars)
+    lum = backend.to_numpy(gray(image)).astype(np.float32)
     size = default_kernel_size(image.shape, kernel_size)
-    match, found = locate_and_match(gray, db, face_box=face_box)
-    face, landmarks = exemplar_to_image(match, db, gray.shape)
+    match, found = locate_and_match(lum, db, face_box=options.face_box)
+    face, landmarks = exemplar_to_image(match, db, lum.shape)
     est = ExemplarEstimator(face, landmarks, gamma=gamma, tolerance=tolerance, edges=edges, smoothing=smoothing,
-                            iterations=iterations, cg_iterations=cg_iterations, final_params=final_params,
-                            engine=engine)
-    out, k, info = run_blind(image, est, kernel_size=size, rng=rng, pixel_screening=pixel_screening,
-                             max_levels=levels)
+                            iterations=iterations, cg_iterations=cg_iterations, engine=options.engine)
+    out, k, info = run_blind(image, est, options, kernel_size=size, rng=rng, target=target, max_levels=levels)
     info["exemplar"] = {"name": match.name, "index": match.index, "score": match.score, "scale": match.scale,
                         "angle": match.angle, "face_detected": found, "seconds": match.seconds}
     info["landmarks"] = landmarks

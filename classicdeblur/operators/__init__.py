@@ -6,12 +6,14 @@ This package is the only place that knows the blur model ``y = k * x + n``
 * :mod:`.functional` -- padding, direct and FFT convolution, OTFs, edge tapering;
 * :mod:`.boundary` -- the one boundary vocabulary (model boundaries and solver boundaries);
 * :mod:`.blur` -- :class:`BlurOperator` (``x -> k * x``) and :class:`KernelOperator`
-  (``k -> k * x``) with exact adjoints for every model boundary;
+  (``k -> k * x``) with exact adjoints for every model boundary, and
+  :class:`ZeroPaddedBlur` (an image zero outside its frame);
 * :mod:`.periodic` -- :class:`PeriodicBlur`, the blur on a periodic extension of
   the image and the closed-form x-step every Fourier solver uses;
 * :mod:`.kernel` -- :class:`KernelSystem` (the k-step's normal equations, solved by
   CG), :func:`fourier_kernel` (closed-form k-step) and :class:`GradientDataTerm`;
-* :mod:`.gradients` -- finite differences and their OTFs;
+* :mod:`.gradients` -- finite differences, their OTFs and the least-squares
+  integration of a gradient field;
 * :mod:`.cg` -- conjugate gradients.
 """
 
@@ -27,7 +29,7 @@ from .functional import (
     psf2otf,
     wrap_pad,
 )
-from .blur import BlurOperator, KernelOperator
+from .blur import BlurOperator, KernelOperator, ZeroPaddedBlur
 from .cg import conjugate_gradient
 from .kernel import GradientDataTerm, KernelSystem, fourier_kernel
 from .periodic import PeriodicBlur
@@ -48,6 +50,7 @@ __all__ = [
     "wrap_pad",
     "BlurOperator",
     "KernelOperator",
+    "ZeroPaddedBlur",
     "PeriodicBlur",
     "KernelSystem",
     "fourier_kernel",

@@ -4,9 +4,14 @@
 maps a kernel ``k`` to the same ``k * x``. Both share :mod:`.functional`, have
 exact adjoints for every boundary mode, and a ``prox_l2`` that is closed form
 in Fourier for circular boundaries and conjugate gradients otherwise.
+``ZeroPaddedBlur(kernel, shape)`` is the blur of an image that is zero outside
+its frame (MATLAB's ``conv2(x, k, 'same')``, the model of Krishnan et al.
+2011's code), applied by FFT on a grid large enough for no wrap-around.
 """
 
 from __future__ import annotations
+
+import scipy.fft
 
 from .. import backend
 from ..backend import get_namespace
@@ -14,7 +19,7 @@ from .boundary import check_model_boundary
 from .cg import conjugate_gradient
 from .functional import _fft_conv_circular, convolve, pad_adjoint, psf2otf
 
-__all__ = ["LinearOperator", "BlurOperator", "KernelOperator"]
+__all__ = ["LinearOperator", "BlurOperator", "KernelOperator", "ZeroPaddedBlur"]
 
 
 class LinearOperator:
@@ -178,3 +183,67 @@ class KernelOperator(LinearOperator):
             return c[rows[:, None], cols[None, :]]
         # valid convolution: y[i] = sum_j k[j] x_pad[i + 2*half - j]  =>  g[j] = c[2*half - j]
         return c[:h, :w][::-1, ::-1]
+
+
+class ZeroPaddedBlur(LinearOperator):
+    r"""``x -> k * x`` for an image that is zero outside its frame, cropped to the frame ("same" size).
+
+    MATLAB's ``conv2(x, k, 'same')``: the true convolution of the image
+    extended by zeros, at the image's pixels. It is computed by FFT on a
+    ``grid`` at least half a kernel larger than the image on each axis, so
+    that the circular wrap-around only ever reads zeros; the adjoint is the
+    correlation with ``k`` under the same rule.
+
+    Parameters
+    ----------
+    kernel : ndarray of shape (h, w)
+        Odd kernel, centre at ``(h // 2, w // 2)`` (NumPy or CuPy).
+    shape : tuple of int
+        ``(M, N)`` of the images it applies to; ``(M, N, C)`` arrays are
+        blurred channel by channel.
+    grid : (int, int), optional
+        The FFT grid; default the fast FFT lengths of ``M + h // 2`` and
+        ``N + w // 2``.
+
+    Notes
+    -----
+    Zero extension is not one of the model boundaries of :mod:`.boundary`:
+    it is the model of a method's reference code (Krishnan, Tay & Fergus
+    2011 blur the image derivatives this way), kept for its results.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from classicdeblur.operators.functional import convolve
+    >>> rng = np.random.default_rng(0)
+    >>> k, x, r = rng.random((5, 5)), rng.random((12, 10)), rng.random((12, 10))
+    >>> A = ZeroPaddedBlur(k, x.shape)
+    >>> bool(np.allclose(A(x), convolve(np.pad(x, 2), k, boundary="valid")))
+    True
+    >>> bool(np.isclose((A(x) * r).sum(), (x * A.adjoint(r)).sum()))
+    True
+    """
+
+    def __init__(self, kernel, shape, *, grid=None):
+        self.kernel = kernel
+        self.shape = (int(shape[0]), int(shape[1]))
+        hh, hw = kernel.shape[0] // 2, kernel.shape[1] // 2
+        if grid is None:
+            grid = (scipy.fft.next_fast_len(self.shape[0] + hh), scipy.fft.next_fast_len(self.shape[1] + hw))
+        self.grid = (int(grid[0]), int(grid[1]))
+        if self.grid[0] < self.shape[0] + hh or self.grid[1] < self.shape[1] + hw:
+            raise ValueError(f"grid {self.grid} is smaller than the image {self.shape} plus half the kernel "
+                             f"({hh}, {hw}): the FFT would wrap around")
+        self.otf = psf2otf(kernel, self.grid)
+
+    def _apply(self, x, otf):
+        if x.ndim == 3:
+            otf = otf[..., None]
+        m, n = self.shape
+        return backend.irfft2(backend.rfft2(x, s=self.grid) * otf, s=self.grid)[:m, :n]
+
+    def forward(self, x):
+        return self._apply(x, self.otf)
+
+    def adjoint(self, y):
+        return self._apply(y, self.otf.conj())

@@ -12,7 +12,8 @@ so ``psf2otf(FILTERS[name], shape)`` is its OTF and Fourier solvers and
 image-domain code agree exactly. Second differences (``dxx``, ``dyy``,
 ``dxy``), used by the likelihoods of Shan et al. (2008) and Cho & Lee (2009),
 follow the same rules. Every function works on ``(M, N)`` and ``(M, N, C)``
-NumPy or CuPy arrays, acting on the first two axes.
+NumPy or CuPy arrays, acting on the first two axes (:func:`integrate`, the
+least-squares inverse of :func:`gradient`, on ``(M, N)`` arrays).
 
 Examples
 --------
@@ -33,6 +34,7 @@ import functools
 
 import numpy as np
 
+from .. import backend
 from ..backend import get_namespace
 from .functional import psf2otf
 
@@ -48,6 +50,7 @@ __all__ = [
     "dxy_adjoint",
     "gradient",
     "divergence",
+    "integrate",
     "apply",
     "apply_adjoint",
     "filter_otf",
@@ -138,6 +141,53 @@ def dxy(x):
 def dxy_adjoint(g):
     """Adjoint of :func:`dxy`: ``dy_adjoint(dx_adjoint(g))``."""
     return dy_adjoint(dx_adjoint(g))
+
+
+def integrate(gx, gy, *, mean=None):
+    r"""The image whose :func:`gradient` is closest to ``(gx, gy)`` in least squares (circular), by FFT.
+
+    Minimises :math:`\|\partial_x x - g_x\|^2 + \|\partial_y x - g_y\|^2`
+    in closed form in Fourier,
+
+    .. math::
+        X = \frac{\overline{F_x}\,G_x + \overline{F_y}\,G_y}{|F_x|^2 + |F_y|^2},
+
+    with :math:`F_x, F_y` the OTFs of :func:`dx` and :func:`dy`
+    (:func:`gradient_otfs`). Differences do not determine the mean (the zero
+    frequency): the result has mean ``mean`` (zero when None).
+
+    Parameters
+    ----------
+    gx, gy : ndarray of shape (M, N)
+        Target horizontal and vertical forward differences (NumPy or CuPy,
+        real float). Gradients known on part of the image only are given as
+        zero elsewhere.
+    mean : float, optional
+        Mean of the result.
+
+    Returns
+    -------
+    ndarray of shape (M, N)
+        Same dtype and array type as ``gx``.
+
+    Examples
+    --------
+    A circular gradient field is integrated exactly, up to the mean:
+
+    >>> import numpy as np
+    >>> x = np.random.default_rng(4).random((6, 9))
+    >>> bool(np.allclose(integrate(*gradient(x), mean=x.mean()), x))
+    True
+    """
+    xp = get_namespace(gx)
+    shape = gx.shape[:2]
+    fx, fy = gradient_otfs(shape, xp, gx.dtype)
+    num = fx.conj() * backend.rfft2(gx) + fy.conj() * backend.rfft2(gy)
+    den = abs(fx) ** 2 + abs(fy) ** 2
+    den[0, 0] = 1  # the zero frequency is not determined by the differences: set it apart
+    num[0, 0] = 0
+    out = backend.irfft2(num / den, s=shape).astype(gx.dtype, copy=False)
+    return out if mean is None else out + mean
 
 
 _FORWARD = {"dx": dx, "dy": dy, "dxx": dxx, "dyy": dyy, "dxy": dxy}

@@ -6,11 +6,11 @@ import pytest
 import classicdeblur as cd
 from classicdeblur.backend import to_numpy
 from classicdeblur.blind import cho2009 as cho
-from classicdeblur.blind.kstep import KernelSystem
 from classicdeblur.errors import InvalidParameterError
 from classicdeblur.metrics import kernel_similarity
 from classicdeblur.operators import gradients
 from classicdeblur.operators.functional import convolve
+from classicdeblur.operators.kernel import KernelSystem
 
 
 def line_kernel(size=9, angle=30.0):
@@ -221,15 +221,24 @@ def test_cho2009_on_a_flat_image_returns_a_delta():
 def test_cho2009_with_pixel_screening_and_another_final_step(blurred_face):
     y, _ = blurred_face
     res = cd.deblur(y, "cho2009", kernel_size=7, device="cpu", iterations=2, pixel_screening=True,
-                    final_method="tikhonov", final_params={"weight": 1e-2})
-    assert res.image.shape == y.shape and "screened_mean" in res.info
+                    final="tikhonov", final_params={"weight": 1e-2})
+    assert res.image.shape == y.shape and "screened_mean" in res.info and res.info["final"] == "tikhonov"
+
+
+def test_cho2009_old_final_method_name_still_works(blurred_face):
+    y, _ = blurred_face
+    new = cho.cho2009(y, kernel_size=7, iterations=2, final="tikhonov")
+    with pytest.warns(DeprecationWarning, match="'final_method' is renamed final"):
+        old = cho.cho2009(y, kernel_size=7, iterations=2, final_method="tikhonov")
+    np.testing.assert_array_equal(old[0], new[0])
+    assert old[2]["final"] == "tikhonov"
 
 
 @pytest.mark.parametrize(
     "params, match",
     [({"alpha": -1}, "alpha"), ({"beta": 0}, "beta"), ({"decay": 1.5}, "decay"), ({"iterations": 0}, "iterations"),
      ({"radius": -1}, "radius"), ({"cg_iterations": 0}, "cg_iterations"), ({"engine": "fast"}, "engine"),
-     ({"final_method": "nope"}, "nope"), ({"final_method": "tv", "final_params": {"lam": 1.0}}, "lam")],
+     ({"final": "nope"}, "nope"), ({"final": "tv", "final_params": {"lam": 1.0}}, "lam")],
 )
 def test_cho2009_rejects_bad_parameters(blurred_face, params, match):
     y, _ = blurred_face
@@ -237,10 +246,41 @@ def test_cho2009_rejects_bad_parameters(blurred_face, params, match):
         cd.deblur(y, "cho2009", kernel_size=7, device="cpu", **params)
 
 
-def test_cho2009_final_parameters_default_per_method():
-    assert cho.Cho2009().final_params == cho.FINAL_PARAMS == {"lam": 1e3}
-    assert cho.Cho2009(final_method="tikhonov").final_params == {}
-    assert cho.Cho2009(final_params={"lam": 5e3}).final_params == {"lam": 5e3}
+def test_cho2009_final_parameters_default_per_method(monkeypatch):
+    from classicdeblur.blind.method import FinalStep
+
+    seen = []
+    monkeypatch.setattr(cho, "run_blind", lambda image, est, options, **kw: seen.append(options.final))
+    x = np.zeros((32, 32))
+    cho.cho2009(x)
+    cho.cho2009(x, final="tikhonov")
+    cho.cho2009(x, final_params={"lam": 5e3})
+    assert cho.FINAL_PARAMS == {"lam": 1e3}
+    assert seen == [FinalStep("hyper_laplacian", cho.FINAL_PARAMS), FinalStep("tikhonov", {}),
+                    FinalStep("hyper_laplacian", {"lam": 5e3})]
+
+
+def test_gaussian_deconvolver_is_the_periodic_solve_with_a_data_weight(face):
+    # Eq. (4) written out as before the operators existed: the solve through PeriodicBlur is bit-identical
+    from classicdeblur import backend
+    from classicdeblur.operators.functional import psf2otf, wrap_pad
+
+    k = line_kernel(9, 30.0)
+    y = convolve(face, k, boundary="symmetric")
+    deconv = cho.GaussianDeconvolver(y, 9, alpha=0.3)
+    padded = wrap_pad(y, deconv.widths)
+
+    def power(name):
+        otf = gradients.filter_otf(name, padded.shape)
+        return otf.real**2 + otf.imag**2
+
+    delta = 50.0 + 25.0 * (power("dx") + power("dy")) + 12.5 * (power("dxx") + power("dxy") + power("dyy"))
+    K = psf2otf(k, padded.shape)
+    spec = K.conj() * (backend.rfft2(padded) * delta) / ((K.real**2 + K.imag**2) * delta
+                                                          + 0.3 * (power("dx") + power("dy")))
+    ph, pw = deconv.widths
+    ref = backend.irfft2(spec, s=padded.shape)[ph:-ph, pw:-pw]
+    np.testing.assert_array_equal(deconv(k), ref)
 
 
 def test_cho2009_names_its_parameters_on_a_typo(blurred_face):

@@ -122,3 +122,17 @@ def test_l0_edges_are_a_different_valid_estimate(db):
     b = exemplar(y, kernel_size=9, exemplars=db, iterations=2, edges="l0")
     assert b[1].shape == (9, 9) and np.isclose(b[1].sum(), 1) and b[1].min() >= 0 and np.isfinite(b[0]).all()
     assert not np.array_equal(a[1], b[1])
+
+
+def test_final_step_defaults_to_cho_and_lee(db, monkeypatch):
+    from classicdeblur.blind import exemplar as module
+    from classicdeblur.blind.cho2009 import FINAL_PARAMS
+    from classicdeblur.blind.method import FinalStep
+
+    seen = []
+    monkeypatch.setattr(module, "run_blind", lambda image, est, options, **kw: seen.append(options.final) or (
+        image, None, {}))
+    _, sharp = _placed(db, 3, size=128, scale=0.9)
+    exemplar(sharp, exemplars=db)
+    exemplar(sharp, exemplars=db, final="wiener")
+    assert seen == [FinalStep("hyper_laplacian", FINAL_PARAMS), FinalStep("wiener", {})]

@@ -6,12 +6,12 @@ import pytest
 import classicdeblur as cd
 from classicdeblur.blind.constraints import project_kernel, recenter, shift_image
 from classicdeblur.blind.framework import Estimator, default_kernel_size, gradient_pairs, run_blind
-from classicdeblur.blind.kstep import KernelSystem, fourier_kernel
 from classicdeblur.blind.pyramid import resize, resize_kernel, schedule
 from classicdeblur.degrade import degrade
 from classicdeblur.errors import InvalidKernelError
 from classicdeblur.metrics import kernel_similarity
 from classicdeblur.operators import convolve
+from classicdeblur.operators.kernel import GradientDataTerm, KernelSystem, fourier_kernel
 
 
 # ------------------------------------------------------------------ constraints
@@ -194,13 +194,12 @@ def test_kernel_size_rules():
 
 @pytest.mark.parametrize("shape", [(20, 17), (16, 16)])
 def test_history_data_term_equals_the_gradient_residual(shape):
-    from classicdeblur.blind.framework import _DataTerm
     from classicdeblur.operators import gradients
 
     rng = np.random.default_rng(0)
     x, y, k = rng.random(shape), rng.random(shape), rng.random((5, 5))
     ref = sum(((convolve(f(x), k, boundary="circular") - f(y)) ** 2).sum() for f in (gradients.dx, gradients.dy))
-    assert np.isclose(_DataTerm(y)(x, k), ref)
+    assert np.isclose(GradientDataTerm(y)(x, k), ref)
 
 
 def test_on_shift_reports_the_recentring(face):

@@ -3,9 +3,11 @@
 Recovery set-up: the ``face`` fixture (96x96 gray) blurred by ``motion:length=9,angle=30``
 (an 11x11 kernel) with :func:`classicdeblur.degrade.degrade` (symmetric boundary, Gaussian
 noise 0.01, 8-bit quantisation, seed 0), kernel size 11, the face-tuned weights
-``lam=60, final_lam=400`` (the defaults are the authors' 100 and 3000). For reference,
+``lam=60`` and a final lambda of 400 (the defaults are the authors' 100 and 3000). For reference,
 a delta kernel has similarity 0.39 and the initial 3-pixel bar 0.46 with the true kernel.
 """
+
+import inspect
 
 import numpy as np
 import pytest
@@ -16,7 +18,7 @@ from classicdeblur.blind import krishnan2011 as K
 from classicdeblur.degrade import degrade
 
 KSIZE = 11
-TUNED = {"lam": 60.0, "final_lam": 400.0}
+TUNED = {"lam": 60.0, "final_params": {"lam": 400.0, "alpha": 1.0}}
 # measured with TUNED: similarity 0.637, PSNR 22.31 dB (blurred input 22.03 dB)
 SIM_MIN, PSNR_MIN, GAIN_MIN = 0.60, 22.2, 0.15
 
@@ -37,7 +39,7 @@ def test_recovers_motion_kernel(face, blurred):
     blurred_psnr = metrics.shift_psnr(face, y, max_shift=KSIZE // 2).value
     assert sim > SIM_MIN
     assert psnr > PSNR_MIN and psnr > blurred_psnr + GAIN_MIN
-    assert info["iterations"] == len(info["levels"]) * K.krishnan2011.__kwdefaults__["iterations"]
+    assert info["iterations"] == len(info["levels"]) * inspect.signature(K.krishnan2011).parameters["iterations"].default
 
 
 def test_same_seed_same_result(blurred):
@@ -75,11 +77,32 @@ def test_pixel_screening_runs(blurred):
     {"lam": 0}, {"lam": -1}, {"psi": -0.1}, {"psi": np.inf}, {"delta": 0},
     {"ista_inner": 0}, {"ista_outer": 1.5}, {"iterations": 0}, {"iterations": True},
     {"cg_iterations": 0}, {"irls_eps": 0}, {"kernel_threshold": 1.0}, {"kernel_threshold": -0.1},
-    {"min_component": 1.2}, {"final_lam": 0}, {"final_alpha": 0}, {"final_alpha": 1.5},
+    {"min_component": 1.2}, {"final_params": {"lam": 0}}, {"final_params": {"alpha": 0}},
+    {"final_params": {"alpha": 1.5}}, {"final": "nope"},
 ])
-def test_invalid_parameters(face, bad):
+def test_invalid_parameters(face, bad, monkeypatch):
+    # every check happens before any work
+    monkeypatch.setattr(K, "run_blind", lambda *a, **kw: pytest.fail("ran with a bad parameter"))
     with pytest.raises(ValueError):
         K.krishnan2011(face, kernel_size=5, **bad)
+
+
+def test_final_step_default_and_old_names(face, monkeypatch):
+    from classicdeblur.blind.method import FinalStep
+
+    seen = []
+    monkeypatch.setattr(K, "run_blind", lambda image, est, options, **kw: seen.append(options.final))
+    K.krishnan2011(face)
+    with pytest.warns(DeprecationWarning, match="'final_lam' is renamed final_params"):
+        K.krishnan2011(face, final_lam=400.0)
+    with pytest.warns(DeprecationWarning, match="'final_alpha' is renamed final_params"):
+        K.krishnan2011(face, final_alpha=0.5)
+    with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="alpha"):
+        K.krishnan2011(face, final_alpha=1.5)
+    assert seen == [FinalStep("hyper_laplacian", {"lam": 3000.0, "alpha": 1.0}),
+                    FinalStep("hyper_laplacian", {"lam": 400.0, "alpha": 1.0}),
+                    FinalStep("hyper_laplacian", {"lam": 3000.0, "alpha": 0.5})]
+    assert K.FINAL_PARAMS == {"lam": 3000.0, "alpha": 1.0}
 
 
 def test_registered():
