@@ -63,34 +63,46 @@ resolution:
   from the class-restored latent image, Gaussian kernel prior in Fourier,
   latent image with the spatial prior :math:`\|\nabla x - \nabla x^s\|^2`, ISD
   kernel refinement at the finest level.
-* **Final step**: TV-:math:`\ell_1` deconvolution as Xu & Jia, or any
-  non-blind method (``final`` / ``final_params``; the authors used Levin et
-  al. 2007's sparse deconvolution, our ``irls``).
+* **Final step**: TV-:math:`\ell_1` deconvolution as Xu & Jia
+  (:func:`~classicdeblur.solvers.fourier.tv_l1`), or any non-blind method
+  (``final`` / ``final_params``; the authors used Levin et al. 2007's sparse
+  deconvolution, our ``irls``).
 
 Resolution: frequencies are measured in cycles per *face frame*
 (``face_size`` pixels, by default the smaller side of the image) and
 magnitudes are normalised by the frame's pixel count, so the same prior is
 resampled to every pyramid level and image size; frequencies above the
 prior's ``S/2`` cycles get no class term.
+
+Where the face is: nowhere in this method. The prior is on Fourier
+magnitudes, which do not depend on where the face lies in the frame, so the
+method never locates the face and does not use ``face_box``; only the size
+of the face frame matters (``face_size``). On a whole photo, the whole-photo
+path (:mod:`classicdeblur.blind.photo`) uses ``face_box`` to crop the face
+region that the method then sees.
+
+This module is longer than the package's ~500-line guide because it keeps
+the prior's learning (:func:`learn_prior`, run once when the exemplar
+database is built) next to its only reader, the estimator, so that the
+prior's format (:data:`PRIOR_KEYS`) is defined in one place.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from .. import backend
-from .._registry import check_params
 from .._validation import check_count as _integer
 from .._validation import check_positive as _positive
 from ..backend import asarray_on, get_namespace
 from ..errors import ClassicDeblurError
 from ..operators.functional import psf2otf
-from ..solvers.nonblind import NONBLIND
-from . import BLIND
 from .framework import run_blind
-from .xu2010 import _XuJia, tv_l1
+from .method import blind_method
+from .xu2010 import XuJiaEstimator
 
 __all__ = ["learn_prior", "anwar2018", "PRIOR_KEYS", "band_filters", "periodic_component"]
 
@@ -386,18 +398,31 @@ def _noise_sigma(y):
     return float(np.median(np.abs(np.asarray(backend.to_numpy(d))))) / 0.6745
 
 
-class _Anwar(_XuJia):
+@dataclass
+class _ClassLevel:
+    """The class prior at one pyramid level, and what it is fitted to."""
+
+    #: The prior resampled on the level's Fourier grid.
+    prior: _LevelPrior
+    #: :math:`|Y|^2` of the blurred level (periodic component, mean removed, normalised by the pixel count).
+    Ymag2: np.ndarray
+    #: Noise variance in the same normalised units.
+    noise2: float
+
+
+class _Anwar(XuJiaEstimator):
     """Xu & Jia's edge-based alternation with the class band-energy restoration after every latent-image step."""
 
     def __init__(self, prior, *, mu, gain, coef_reg, face_size, full_shape, **xu_params):
         super().__init__(**xu_params)
         self.prior, self.mu, self.gain, self.coef_reg = prior, mu, gain, coef_reg
         self.face_size, self.full_shape = face_size, full_shape
+        #: The class prior of the current level (None: no class term at this level).
+        self.class_level: _ClassLevel | None = None
 
     def start_level(self, state):
         super().start_level(state)
-        lv = state.memo["level"]
-        lv["class"] = None
+        self.class_level = None
         if self.prior is None or self.mu == 0:
             return
         y = state.y
@@ -408,15 +433,15 @@ class _Anwar(_XuJia):
             return
         py, _ = periodic_component(backend.to_numpy(y).astype(np.float64))
         Y = np.fft.rfft2(py - py.mean()) / (M * N)
-        lv["class"] = {"prior": lp, "Ymag2": np.abs(Y) ** 2, "noise2": _noise_sigma(y) ** 2 / (M * N)}
+        self.class_level = _ClassLevel(prior=lp, Ymag2=np.abs(Y) ** 2, noise2=_noise_sigma(y) ** 2 / (M * N))
 
     def _class_image(self, state, x):
         """``x`` with its band energies raised towards the class prediction (a zero-phase filter)."""
-        cl = state.memo["level"]["class"]
-        lp = cl["prior"]
+        cl = self.class_level
+        lp = cl.prior
         M, N = state.y.shape
         K = np.abs(np.asarray(backend.to_numpy(psf2otf(state.k, (M, N)))))
-        pred2 = lp.predict(cl["Ymag2"], K, cl["noise2"], self.coef_reg) ** 2
+        pred2 = lp.predict(cl.Ymag2, K, cl.noise2, self.coef_reg) ** 2
         px, sx = periodic_component(backend.to_numpy(x).astype(np.float64))
         X = np.fft.rfft2(px)
         mag2 = np.abs(X / (M * N)) ** 2
@@ -434,8 +459,7 @@ class _Anwar(_XuJia):
 
     def x_step(self, state):
         x = super().x_step(state)
-        lv = state.memo["level"]
-        if lv["class"] is not None and lv["used"] is not None:
+        if self.class_level is not None and self.level.used is not None:
             x = x + self.mu * (self._class_image(state, x) - x)
         return x
 
@@ -456,20 +480,21 @@ def _load_prior(exemplars):
 # --------------------------------------------------------------------------------------
 
 
-@BLIND.register(
+@blind_method(
     "anwar2018",
     description="Anwar, Huynh & Porikli 2018 class-specific prior: per-band Fourier subspaces of aligned faces "
     "restore the band energies the kernel attenuates, inside Xu & Jia's edge-based coarse-to-fine estimation",
+    final=("tv_l1", None),
     face=True,
     learn=learn_prior,
 )
 def anwar2018(
     image,
+    options,
     *,
     kernel_size=None,
     rng=None,
-    pixel_screening=False,
-    exemplars=None,
+    target=None,
     prior=None,
     mu=0.5,
     gain=4.0,
@@ -479,9 +504,6 @@ def anwar2018(
     gamma=10.0,
     lam=2e-3,
     isd_iterations=10,
-    final="tv_l1",
-    final_params=None,
-    engine="auto",
 ):
     r"""Blind face deblurring with a class-specific band-pass prior (Anwar et al., TPAMI 2018).
 
@@ -503,11 +525,9 @@ def anwar2018(
         Odd kernel size (default: 31, shrunk for small images).
     rng : int or numpy.random.Generator, optional
         Unused (the method is deterministic); passed to the framework.
-    pixel_screening : bool
-        Screen the intermediate image before every k-step (Zhang et al. 2022).
-    exemplars : str or path, optional
-        Exemplar database whose ``anwar2018`` prior is used when ``prior`` is
-        not given (:func:`classicdeblur.faces.exemplars.load_database`).
+    target : ndarray, optional
+        The image the final step restores (default ``image``; see
+        :func:`~classicdeblur.blind.framework.run_blind`).
     prior : dict, optional
         A prior from :func:`learn_prior`.
     mu : float
@@ -523,13 +543,15 @@ def anwar2018(
     iterations, gamma, lam, isd_iterations
         Passes per level, kernel prior weight, spatial prior weight and ISD
         iterations of :func:`~classicdeblur.blind.xu2010.xu2010`.
-    final : str
-        ``"tv_l1"`` (:func:`~classicdeblur.blind.xu2010.tv_l1`) or a non-blind
-        method of ``NONBLIND``.
-    final_params : dict, optional
-        Its keyword parameters.
-    engine : {"auto", "numpy", "numba", "cuda"}
-        Engine of the per-pixel filters and shrinkages.
+    final, final_params, pixel_screening, screening_params, engine, face_box, exemplars
+        The shared keywords of every blind method (:mod:`~classicdeblur.blind.method`).
+        The final step defaults to ``"tv_l1"`` (Xu & Jia's Eq. 12,
+        :func:`~classicdeblur.solvers.fourier.tv_l1`). ``exemplars`` is the
+        exemplar database whose ``anwar2018`` prior is used when ``prior`` is
+        not given (:func:`classicdeblur.faces.exemplars.load_database`).
+        ``face_box`` is not used by the method (see the module notes: the
+        prior does not depend on where the face is); the whole-photo path
+        uses it to crop the face region.
 
     Returns
     -------
@@ -580,24 +602,13 @@ def anwar2018(
     iterations = _integer("iterations", iterations, 1)
     gamma, lam = _positive("gamma", gamma), _positive("lam", lam)
     isd_iterations = _integer("isd_iterations", isd_iterations, 0)
-    if final != "tv_l1" and final not in NONBLIND:
-        raise ValueError(f"unknown final method {final!r}; choose 'tv_l1' or one of: {', '.join(NONBLIND.names())}")
-    final_params = dict(final_params or {})
-    check_params(tv_l1 if final == "tv_l1" else NONBLIND.get(final), f"final method {final!r}", final_params)
-    if engine not in ("auto", "numpy", "numba", "cuda"):
-        raise ValueError(f"unknown engine {engine!r}; choose from: auto, numpy, numba, cuda")
     if prior is None and mu > 0:
-        prior = _load_prior(exemplars)
+        prior = _load_prior(options.exemplars)
     prior = _check_prior(prior) if prior is not None else None
 
     est = _Anwar(prior, mu=mu, gain=gain, coef_reg=coef_reg, face_size=face_size, full_shape=image.shape[:2],
                  iterations=iterations, gamma=gamma, lam=lam, window=5, decay=1.1, sigma=1.0, shock_iterations=1,
-                 shock_dt=0.5, isd_gamma=1.0, isd_iterations=isd_iterations, isd_tol=1e-3, engine=engine)
-    if final == "tv_l1":
-        est.final_step = lambda img, ker: tv_l1(img, ker, **{"engine": engine, **final_params})
-    else:
-        est.final_method, est.final_params = final, final_params
-    restored, k, info = run_blind(image, est, kernel_size=kernel_size, rng=rng, pixel_screening=pixel_screening)
+                 shock_dt=0.5, isd_gamma=1.0, isd_iterations=isd_iterations, isd_tol=1e-3, engine=options.engine)
+    restored, k, info = run_blind(image, est, options, kernel_size=kernel_size, rng=rng, target=target)
     info["isd"] = est.isd_history
-    info["final"] = final
     return restored, k, info

@@ -28,13 +28,14 @@ by alternating a latent-image step and a kernel step, coarse to fine:
   on every inner iteration.
 * **f-step** (Sec. 4.2, Eq. 12-13): L1-regularised least squares on all the
   derivatives of :math:`\Theta` with their weights
-  (:meth:`~classicdeblur.blind.kstep.KernelSystem.solve_l1`).
+  (:meth:`~classicdeblur.operators.kernel.KernelSystem.solve_l1`).
 * **Schedules** (Sec. 5): :math:`\lambda_1` and :math:`\lambda_2` are
   divided by :math:`\kappa_1 \in [1.1, 1.4]` and :math:`\kappa_2 = 1.5` after
   every outer iteration (the paper starts them in [0.002, 0.5] and [10, 25];
   see :func:`shan2008` for the default of :math:`\lambda_1`).
-* **Final step**: the hyper-Laplacian non-blind deconvolution of the
-  framework (the paper's own L-step is :func:`latent_step`).
+* **Final step**: the hyper-Laplacian non-blind deconvolution
+  (:func:`~classicdeblur.solvers.fourier.hyper_laplacian` with ``lam=1e3``;
+  the paper's own L-step is :func:`latent_step`).
 
 All energies are evaluated in gray levels (the image times 255), the units
 in which the paper's constants were fitted. Every array operation is written
@@ -45,16 +46,16 @@ against the array module of the input (NumPy or CuPy); the per-pixel
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from .._validation import check_count as _count
 from .._validation import check_positive as _positive
 from ..backend import get_namespace, get_ndimage
 from ..operators import gradients as grad_ops
-from ..operators.functional import crop
-from ..solvers.nonblind import _Problem
-from . import BLIND
-from .framework import Estimator, run_blind
 from ..operators.kernel import KernelSystem
+from ..operators.periodic import PeriodicBlur
+from .framework import Estimator, run_blind
+from .method import blind_method
 
 __all__ = ["PRIOR_CONSTANTS", "latent_step", "phi", "shan2008", "smooth_mask", "update_psi"]
 
@@ -196,25 +197,22 @@ class _Splitting:
     r"""The padded problem of the L-step (Sec. 4.1) for one blurred image and kernel.
 
     Everything that does not change between inner iterations is computed
-    once: the padded blurred image (Liu & Jia wrap padding), its gradients,
-    the smooth-region mask, :math:`\Delta` and the kernel terms of Eq. 11.
+    once: the blurred image on its periodic extension (Liu & Jia,
+    :class:`~classicdeblur.operators.periodic.PeriodicBlur`), its gradients,
+    the smooth-region mask and the likelihood weight :math:`\Delta` of Eq. 11.
     """
 
     def __init__(self, y, k, weights, window, threshold):
-        p = _Problem(y * _GRAY, k, "wrap")
+        p = PeriodicBlur(y * _GRAY, k, "smooth", check_range=False)  # gray levels
         xp, dtype = p.xp, p.dtype
-        self.p, self.xp = p, xp
+        self.p = p
         self.mask = smooth_mask(p.y, window, threshold * _GRAY)
         self.dix, self.diy = grad_ops.dx(p.y), grad_ops.dy(p.y)
         # Delta = sum over Theta of w |F(d*)|^2 (Eq. 11); d0 is the identity
         delta = xp.full(p.otf.shape, weights[0], dtype=dtype)
         for name, q in _THETA[1:]:
             delta = delta + weights[q] * xp.abs(grad_ops.filter_otf(name, p.shape, xp, dtype)) ** 2
-        self.fx, self.fy = grad_ops.gradient_otfs(p.shape, xp, dtype)
-        self.lap = (xp.abs(self.fx) ** 2 + xp.abs(self.fy) ** 2).astype(dtype)
-        otf = p.otf
-        self.k2 = (otf.real**2 + otf.imag**2) * delta
-        self.numer1 = otf.conj() * p.spectrum(p.y) * delta
+        self.delta = delta
 
     def solve(self, x0, lambda1, lambda2, gamma, inner):
         """``inner`` alternations of the Psi-step (Eq. 9) and the L-step (Eq. 11), gamma doubling."""
@@ -226,10 +224,11 @@ class _Splitting:
         for _ in range(inner):
             psi_x = update_psi(grad_ops.dx(latent), self.dix, self.mask, lambda1, lambda2, gamma)
             psi_y = update_psi(grad_ops.dy(latent), self.diy, self.mask, lambda1, lambda2, gamma)
-            numer = self.numer1 + gamma * (self.fx.conj() * p.spectrum(psi_x) + self.fy.conj() * p.spectrum(psi_y))
-            latent = p.real(numer / (self.k2 + gamma * self.lap))
+            # Eq. 11: L = F^-1[(conj(F(f)) F(I) Delta + gamma (conj(F(dx)) F(psi_x) + conj(F(dy)) F(psi_y)))
+            #                  / (|F(f)|^2 Delta + gamma (|F(dx)|^2 + |F(dy)|^2))]
+            latent = p.solve(gamma, p.gradient_adjoint_spectrum(psi_x, psi_y), data_weight=self.delta)
             gamma *= 2.0
-        return crop(latent, p.widths) / _GRAY
+        return p.crop(latent) / _GRAY
 
 
 def latent_step(y, k, x0=None, *, lambda1, lambda2, gamma=2.0, inner=10, threshold=5 / 255, window=None,
@@ -277,11 +276,19 @@ def latent_step(y, k, x0=None, *, lambda1, lambda2, gamma=2.0, inner=10, thresho
     return _Splitting(y, k, weights, window, threshold).solve(x0, lambda1, lambda2, gamma, inner)
 
 
+@dataclass
+class _ShanLevel:
+    """The prior weights of the current outer iteration at one pyramid level (Sec. 5 schedules)."""
+
+    lambda1: float
+    lambda2: float
+
+
 class _ShanEstimator(Estimator):
-    final_method = "hyper_laplacian"
+    """The L-step (Sec. 4.1) and the f-step (Sec. 4.2) as x- and k-steps of the framework."""
 
     def __init__(self, *, lambda1, lambda2, kappa1, kappa2, gamma, inner, threshold, window, kernel_l1,
-                 iterations, weights, intensity, final_params):
+                 iterations, weights, intensity):
         self.lambda1, self.lambda2 = lambda1, lambda2
         self.kappa1, self.kappa2 = kappa1, kappa2
         self.gamma, self.inner = gamma, inner
@@ -291,25 +298,24 @@ class _ShanEstimator(Estimator):
         self.min_iterations = iterations
         self.weights = weights
         self.intensity = intensity
-        self.final_params = final_params
+        self.level: _ShanLevel | None = None
 
     def _weight(self, q):
         return self.weights[q]
 
     def start_level(self, state):
         # the lambda schedules restart on every level (Sec. 5)
-        state.memo["lambda1"] = self.lambda1
-        state.memo["lambda2"] = self.lambda2
+        self.level = _ShanLevel(self.lambda1, self.lambda2)
 
     # ------------------------------------------------------------------ L-step (Sec. 4.1)
 
     def x_step(self, state):
-        lam1, lam2 = state.memo["lambda1"], state.memo["lambda2"]
+        lv = self.level
         split = _Splitting(state.y, state.k, self.weights, self.window or state.level.kernel_size, self.threshold)
-        x = split.solve(state.x, lam1, lam2, self.gamma, self.inner)
+        x = split.solve(state.x, lv.lambda1, lv.lambda2, self.gamma, self.inner)
         # the lambda schedules of Sec. 5
-        state.memo["lambda1"] = lam1 / self.kappa1
-        state.memo["lambda2"] = lam2 / self.kappa2
+        lv.lambda1 = lv.lambda1 / self.kappa1
+        lv.lambda2 = lv.lambda2 / self.kappa2
         return x
 
     # ------------------------------------------------------------------ f-step (Sec. 4.2)
@@ -336,10 +342,14 @@ class _ShanEstimator(Estimator):
         return system.solve_l1(self.kernel_l1 * _GRAY**2)
 
 
-@BLIND.register("shan2008", description="Shan, Jia & Agarwala 2008: piecewise log-gradient prior, local prior, L1 kernel")
-def shan2008(image, *, kernel_size=None, rng=None, pixel_screening=False, lambda1=2e3, lambda2=25.0, kappa1=1.2,
+@blind_method(
+    "shan2008",
+    description="Shan, Jia & Agarwala 2008: piecewise log-gradient prior, local prior, L1 kernel",
+    final=("hyper_laplacian", {"lam": 1e3}),
+)
+def shan2008(image, options, *, kernel_size=None, rng=None, target=None, lambda1=2e3, lambda2=25.0, kappa1=1.2,
              kappa2=1.5, gamma=2.0, inner=14, threshold=5 / 255, window=None, kernel_l1=5.0, iterations=3,
-             intensity=True, final_lam=1e3):
+             intensity=True):
     r"""Blind deblurring of Shan, Jia & Agarwala (SIGGRAPH 2008).
 
     The kernel is estimated coarse to fine on the luminance by the alternation
@@ -357,8 +367,9 @@ def shan2008(image, *, kernel_size=None, rng=None, pixel_screening=False, lambda
         Odd kernel size (default: 31, or a quarter of the smaller side).
     rng : int or numpy.random.Generator, optional
         Unused (the method is deterministic); accepted for the common interface.
-    pixel_screening : bool
-        Screen the intermediate image before every kernel step (Zhang et al. 2022).
+    target : ndarray, optional
+        The image the final step restores (default ``image``; see
+        :func:`~classicdeblur.blind.framework.run_blind`).
     lambda1 : float
         Initial weight of the global prior (Eq. 7), in gray-level units. The
         paper's range [0.002, 0.5] leaves the prior negligible against the
@@ -392,9 +403,14 @@ def shan2008(image, *, kernel_size=None, rng=None, pixel_screening=False, lambda
     intensity : bool
         Include the zero-order term :math:`\partial_0` (the intensities, mean
         removed and borders tapered) in the kernel step, as Eq. 12 does.
-    final_lam : float
-        Data weight of the final hyper-Laplacian restoration (1e3, more
-        regularised than its default 2e3, forgives kernel errors better).
+    final, final_params, pixel_screening, screening_params, engine
+        The shared keywords of every blind method (:mod:`~classicdeblur.blind.method`).
+        The final step defaults to ``"hyper_laplacian"`` with ``{"lam": 1e3}``
+        (:func:`~classicdeblur.solvers.fourier.hyper_laplacian`; a data weight
+        more regularised than its default 2e3 forgives kernel errors better).
+        The old ``final_lam=`` still works, with a :class:`DeprecationWarning`.
+        ``engine`` reaches only the final step (the method's own steps are
+        plain array code).
 
     Returns
     -------
@@ -441,9 +457,7 @@ def shan2008(image, *, kernel_size=None, rng=None, pixel_screening=False, lambda
     if not (kernel_l1 >= 0 and math.isfinite(kernel_l1)):
         raise ValueError(f"kernel_l1 must be a non-negative finite number; got {kernel_l1!r}")
     iterations = _count("iterations", iterations, 1)
-    final_lam = _positive("final_lam", final_lam)
     est = _ShanEstimator(lambda1=lambda1, lambda2=lambda2, kappa1=kappa1, kappa2=kappa2, gamma=gamma, inner=inner,
                          threshold=threshold, window=window, kernel_l1=kernel_l1, iterations=iterations,
-                         weights=tuple(50.0 / 2**q for q in range(3)), intensity=bool(intensity),
-                         final_params={"lam": final_lam})
-    return run_blind(image, est, kernel_size=kernel_size, rng=rng, pixel_screening=pixel_screening)
+                         weights=tuple(50.0 / 2**q for q in range(3)), intensity=bool(intensity))
+    return run_blind(image, est, options, kernel_size=kernel_size, rng=rng, target=target)

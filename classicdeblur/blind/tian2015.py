@@ -41,7 +41,7 @@ abstract and METHODS.md fix the structure above):
 * the candidates: one coupled fit per number of face components
   (``face_components``), each also *refined* at full resolution by a few
   alternations of an L0-gradient x-step (Xu et al. 2011) and an L2 k-step on
-  gradients (:class:`~classicdeblur.blind.kstep.KernelSystem`) started from
+  gradients (:class:`~classicdeblur.operators.kernel.KernelSystem`) started from
   the coupled kernel, inside :func:`~classicdeblur.blind.framework.run_blind`
   (``refine_levels`` finest pyramid levels, where ``pixel_screening``
   applies). The face subspace only carries the low frequencies of a face, so
@@ -56,10 +56,20 @@ abstract and METHODS.md fix the structure above):
   evaluation set of the benchmarks.
 
 Alignment: with the face tools (:mod:`classicdeblur.faces`), the face is
-located with dlib and aligned to the canonical frame; the kernel found in that
-frame is mapped back to the photo by the inverse of the alignment's linear
-part (scale and rotation). Without a detected face, the whole image is taken
-as the face crop (framed like the benchmark crops).
+located (dlib's landmarks on the ``face_box`` when one is given, else on the
+face dlib detects) and aligned to the canonical frame; the kernel found in
+that frame is mapped back to the photo by the inverse of the alignment's
+linear part (scale and rotation). Without a located face, the image is taken
+as a face crop framed like the benchmark crops.
+
+The blurs of the coupled fit are those of whole bases at once (every face
+component by one kernel, one face by every PSF component):
+:class:`~classicdeblur.operators.kernel.BatchedBlur`.
+
+This module is longer than the package's ~500-line guide because it keeps
+the learning of the bases and of the NIQE model (:func:`learn_model`, run
+once when the exemplar database is built) next to the fit and the method
+that read them, so that the model's format is defined in one place.
 
 References
 ----------
@@ -81,12 +91,11 @@ from .._validation import check_count, check_positive
 from ..backend import get_namespace, to_numpy
 from ..errors import ClassicDeblurError
 from ..niqe import fit_niqe, niqe
-from ..solvers.nonblind import NONBLIND, deconvolve
-from . import BLIND
+from ..operators.kernel import BatchedBlur, KernelSystem
+from ..solvers.nonblind import deconvolve
 from .constraints import project_kernel, recenter
-from .framework import (FLAT_STD, Estimator, _gray, default_kernel_size, flat_result, gradient_pairs,
-                        restore_target, run_blind)
-from ..operators.kernel import KernelSystem
+from .framework import FLAT_STD, Estimator, default_kernel_size, flat_result, gradient_pairs, gray, run_blind
+from .method import blind_method
 from .pyramid import resize, resize_kernel
 
 __all__ = ["BASIS_SIZE", "PSF_SIZE", "REFERENCE_FRAME", "coupled_fit", "learn_model", "psf_bank", "tian2015"]
@@ -323,31 +332,22 @@ def coupled_fit(y, model, *, kernel_size, face_components=None, iterations=20, f
     factor = R / frame
     P = _orthonormal(_resample_linear(np.asarray(model["psf_basis"], dtype=np.float64), ks, factor))
     sums = P.sum(axis=(1, 2))
-    # circular FFT on an (R + ks) grid; only the valid region Omega enters the data term
-    n = R + ks
+    # zero-boundary blurs of whole bases by FFT; only the valid region Omega enters the data term
+    blur = BatchedBlur((R, R), ks)
     if gradients:
         def feat(a):  # forward differences inside Omega, both directions, flattened per leading index
-            v = a[..., h : R - h, h : R - h]
+            v = blur.valid(a)
             lead = v.shape[:-2]
             return np.concatenate([np.diff(v, axis=-1).reshape(lead + (-1,)), np.diff(v, axis=-2).reshape(lead + (-1,))],
                                   axis=-1)
     else:
         def feat(a):
-            v = a[..., h : R - h, h : R - h]
+            v = blur.valid(a)
             return v.reshape(v.shape[:-2] + (-1,))
     yv = feat(y)
-    F = lambda a: np.fft.rfft2(a, s=(n, n))
-    Fi = lambda a: np.fft.irfft2(a, s=(n, n))[..., :R, :R]
-
-    def otf(kernels):
-        # a centred kernel: shift so that output (r, c) = sum k[u, v] x[r - u + h, c - v + h]
-        pad = np.zeros(kernels.shape[:-2] + (n, n))
-        pad[..., :ks, :ks] = kernels
-        return np.fft.rfft2(np.roll(pad, (-h, -h), axis=(-2, -1)))
-
-    FU = F(U)
-    Fm = F(mean)
-    FP = otf(P)
+    FU = blur.spectrum(U)
+    Fm = blur.spectrum(mean)
+    FP = blur.kernel_spectrum(P)
     prior = face_weight / np.maximum(std, 1e-8) ** 2
     # initial kernel: a small Gaussian, projected into the PSF span
     g = np.exp(-((np.arange(ks) - h) ** 2) / 2.0)
@@ -357,12 +357,12 @@ def coupled_fit(y, model, *, kernel_size, face_components=None, iterations=20, f
     for _ in range(iterations):
         K = (c[:, None, None] * FP).sum(axis=0)
         # a-step (Eq. 2)
-        B = feat(Fi(FU * K))
-        r = yv - feat(Fi(Fm * K))
+        B = feat(blur.image(FU * K))
+        r = yv - feat(blur.image(Fm * K))
         a = np.linalg.solve(B @ B.T + np.diag(prior), B @ r)
         x = mean + np.tensordot(a, U, axes=1)
         # c-step (Eq. 3): min ||D^T c - y||^2 + mu ||c||^2  s.t.  sums . c = 1
-        D = feat(Fi(FP * F(x)))
+        D = feat(blur.image(FP * blur.spectrum(x)))
         A = D @ D.T + psf_weight * np.eye(len(P))
         kkt = np.block([[A, sums[:, None]], [sums[None, :], np.zeros((1, 1))]])
         sol = np.linalg.solve(kkt, np.concatenate([D @ yv, [1.0]]))
@@ -377,14 +377,16 @@ def coupled_fit(y, model, *, kernel_size, face_components=None, iterations=20, f
 # --------------------------------------------------------------------------------------
 
 
-def _face_frame(gray, use_faces):
+def _face_frame(lum, use_faces, face_box=None):
     """``(crop at BASIS_SIZE, linear 2x2 map photo -> basis crop, how, to_frame)``.
 
-    With the face tools: the dlib face (``"aligned"``) or, when none is detected,
-    the mean face framed like a face crop (``"default frame"``,
-    :func:`classicdeblur.faces.locate.default_face`), aligned to the canonical
+    With the face tools: the landmarks of the face in ``face_box``
+    (``"face box"``) or of the face dlib detects (``"aligned"``); when there is
+    none (``face_box="whole"``, no detection, or the ``faces`` extra's models
+    missing), the mean face framed like a face crop (``"default frame"``,
+    :func:`classicdeblur.faces.locate.default_face`); aligned to the canonical
     frame of the exemplar faces. Without them (``use_faces=False`` or the
-    ``faces`` extra missing): the centre square of the image (``"whole image"``).
+    ``faces`` package missing): the centre square of the image (``"whole image"``).
     ``to_frame(image)`` cuts the same face out of another image of the photo (a
     restoration) at the canonical 128 px, where the NIQE model was fitted.
     """
@@ -396,14 +398,14 @@ def _face_frame(gray, use_faces):
         except ImportError:  # pragma: no cover - faces package missing
             align_face = None
         if align_face is not None:
-            how = "aligned"
+            how = "aligned" if face_box is None else "face box"
             try:
-                face = locate_face(gray)
+                face = None if face_box == "whole" else locate_face(lum, face_box=face_box)
             except (ClassicDeblurError, ImportError, OSError):  # the faces extra (dlib, models) is missing
                 face = None
             if face is None:
-                face, how = default_face(gray.shape), "default frame"
-            crop, matrix = align_face(gray, face.landmarks, size=size)
+                face, how = default_face(lum.shape), "default frame"
+            crop, matrix = align_face(lum, face.landmarks, size=size)
             crop = to_numpy(resize(np.asarray(crop, dtype=np.float64), (BASIS_SIZE, BASIS_SIZE)))
             lin = np.asarray(matrix, dtype=np.float64)[:, :2] * (BASIS_SIZE / size)
 
@@ -411,10 +413,10 @@ def _face_frame(gray, use_faces):
                 return np.asarray(align_face(img, lm, size=size)[0], dtype=np.float64)
 
             return crop, lin, how, to_frame
-    M, N = gray.shape
+    M, N = lum.shape
     s = min(M, N)
     t, l = (M - s) // 2, (N - s) // 2
-    crop = to_numpy(resize(np.asarray(gray[t : t + s, l : l + s], dtype=np.float64), (BASIS_SIZE, BASIS_SIZE)))
+    crop = to_numpy(resize(np.asarray(lum[t : t + s, l : l + s], dtype=np.float64), (BASIS_SIZE, BASIS_SIZE)))
 
     def to_frame(img):
         return to_numpy(resize(np.asarray(img[t : t + s, l : l + s], dtype=np.float64), (size, size)))
@@ -469,6 +471,10 @@ class _Refine(Estimator):
         system = KernelSystem(gradient_pairs(state.x, state.y), state.level.kernel_size)
         return system.solve_l2(self.beta, state.k)
 
+    def final_step(self, image, kernel, final):
+        """No restoration: only the refined kernel is needed (each candidate is restored later, then scored)."""
+        return image
+
 
 # --------------------------------------------------------------------------------------
 # the method
@@ -484,17 +490,17 @@ def _load_prior(exemplars):
 _REQUIRED = ("face_mean", "face_basis", "face_std", "psf_basis", "niqe_mu", "niqe_cov")
 
 
-@BLIND.register(
+@blind_method(
     "tian2015",
     description="Tian & Tao 2015 coupled learning: face and PSF coefficients on orthogonal bases by alternating "
     "least squares, candidate restorations chosen by NIQE",
+    final=("hyper_laplacian", None),
     face=True,
     learn=learn_model,
 )
-def tian2015(image, *, kernel_size=None, rng=None, pixel_screening=False, exemplars=None, model=None,
-             face_components=(20, 120), iterations=20, face_weight=1.0, psf_weight=1e-3, refine=5,
-             refine_levels=3, refine_lam=2e-3, refine_beta=5.0, final="hyper_laplacian", final_params=None,
-             use_faces=True):
+def tian2015(image, options, *, kernel_size=None, rng=None, target=None, model=None, face_components=(20, 120),
+             iterations=20, face_weight=1.0, psf_weight=1e-3, refine=5, refine_levels=3, refine_lam=2e-3,
+             refine_beta=5.0, use_faces=True):
     r"""Blind face deblurring by coupled learning of PSF and face coefficients (Tian & Tao 2015).
 
     Parameters
@@ -505,11 +511,10 @@ def tian2015(image, *, kernel_size=None, rng=None, pixel_screening=False, exempl
         Odd kernel size at the input's resolution (default 31, shrunk for small images).
     rng : int or numpy.random.Generator, optional
         Unused (the method is deterministic); accepted for the common signature.
-    pixel_screening : bool
-        Screen the intermediate image of the refinement before every k-step
-        (Zhang et al. 2022); no effect with ``refine=0``.
-    exemplars : str or path, optional
-        Exemplar database whose ``tian2015`` prior is used when ``model`` is None.
+    target : ndarray, optional
+        The image restored with the selected kernel (default ``image``); the
+        candidates are scored on restorations of ``image``. The whole-photo
+        path (:mod:`~classicdeblur.blind.photo`) passes the photo here.
     model : dict, optional
         The learned bases and NIQE model (:func:`learn_model`).
     face_components : int or sequence of int
@@ -527,23 +532,30 @@ def tian2015(image, *, kernel_size=None, rng=None, pixel_screening=False, exempl
         L0 weight of the refinement's x-step.
     refine_beta : float
         Ridge weight of the refinement's k-step (as the :math:`\beta` of Cho & Lee 2009, whose 5 it uses).
-    final : str
-        Non-blind method restoring each candidate (a name in ``NONBLIND``).
-    final_params : dict, optional
-        Its parameters.
     use_faces : bool
-        Locate and align the face with dlib when available (else the whole
-        image is the face crop).
+        Locate and align the face with dlib when available (else the centre
+        square of the image is the face crop, and ``face_box`` is not used).
+    final, final_params, pixel_screening, screening_params, engine, face_box, exemplars
+        The shared keywords of every blind method (:mod:`~classicdeblur.blind.method`).
+        The final step (default ``"hyper_laplacian"``) restores every
+        candidate, and then ``target`` with the kernel NIQE selects. Pixel
+        screening applies to the refinement's intermediate images (no effect
+        with ``refine=0``). ``face_box`` ``(x, y, w, h)``: the face whose
+        landmarks frame the coupled fit, instead of detection; ``"whole"``:
+        the image is a face crop (no detection, the default frame).
+        ``exemplars``: the exemplar database whose ``tian2015`` prior is used
+        when ``model`` is None.
 
     Returns
     -------
     image : ndarray
-        The candidate restoration with the lowest NIQE, same shape as the input.
+        ``target`` (default: the input) restored with the kernel of the
+        candidate with the lowest NIQE, same shape as ``target``.
     kernel : ndarray
-        Its kernel (odd, non-negative, sums to 1, centred).
+        That kernel (odd, non-negative, sums to 1, centred).
     info : dict
         ``candidates`` (one dict each: ``name``, ``niqe``, ``coupled_error``),
-        ``selected``, ``framing``, ``kernel_size``, ``timings``, and
+        ``selected``, ``framing``, ``kernel_size``, ``final``, ``timings``, and
         ``history`` (the coupled fits' errors and the refinements' framework
         history, each tagged with its ``candidate``) with its length ``iterations``.
 
@@ -580,22 +592,25 @@ def tian2015(image, *, kernel_size=None, rng=None, pixel_screening=False, exempl
     refine = check_count("refine", refine, 0)
     refine_levels = check_count("refine_levels", refine_levels, 1)
     refine_lam, refine_beta = check_positive("refine_lam", refine_lam), check_positive("refine_beta", refine_beta)
-    if final not in NONBLIND:
-        raise ValueError(f"unknown final method {final!r}; choose from: {', '.join(NONBLIND.names())}")
-    final_params = dict(final_params or {})
+    face_box = options.face_box
+    if face_box is not None and face_box != "whole":
+        from ..faces.detect import check_box
+
+        face_box = check_box(face_box, image.shape)
     if model is None:
-        model = _load_prior(exemplars)
+        model = _load_prior(options.exemplars)
     missing = [k for k in _REQUIRED if k not in model]
     if missing:
         raise ValueError(f"the tian2015 model lacks {', '.join(missing)}; build it with learn_model")
     xp = get_namespace(image)
+    target = image if target is None else target
     size = default_kernel_size(image.shape, kernel_size)
-    gray = to_numpy(_gray(image)).astype(np.float64)
-    if float(gray.std()) < FLAT_STD:
-        return flat_result(image, size)
+    lum = to_numpy(gray(image)).astype(np.float64)
+    if float(lum.std()) < FLAT_STD:
+        return flat_result(target, size)
     niqe_model = {"mu": model["niqe_mu"], "cov": model["niqe_cov"], "patch": model.get("niqe_patch", 96)}
 
-    crop, lin, framing, to_frame = _face_frame(gray, use_faces)
+    crop, lin, framing, to_frame = _face_frame(lum, use_faces, face_box)
     scale = float(np.sqrt(abs(np.linalg.det(lin))))
     k_fit = max(3, math.ceil(size * scale) | 1)
     k_fit = min(k_fit, BASIS_SIZE // 2 - 1 | 1)
@@ -613,29 +628,27 @@ def tian2015(image, *, kernel_size=None, rng=None, pixel_screening=False, exempl
         history += [{"candidate": f"coupled-{nc}", "iteration": i, "data": float(e)} for i, e in enumerate(hist)]
         if refine > 0:
             est = _Refine(k_full, iterations=refine, lam=refine_lam, beta=refine_beta)
-            est.final_step = lambda img, ker: img  # only the kernel is needed here
-            _, k_ref, rinfo = run_blind(gray, est, kernel_size=size, pixel_screening=pixel_screening,
-                                        max_levels=refine_levels)
+            _, k_ref, rinfo = run_blind(lum, est, options, kernel_size=size, rng=rng, max_levels=refine_levels)
             history += [{"candidate": f"refined-{nc}", **h} for h in rinfo["history"]]
             candidates.append({"name": f"refined-{nc}", "kernel": to_numpy(k_ref), "coupled_error": hist[-1]})
     t_fit = time.perf_counter()
     best = None
     for cand in candidates:
-        restored_gray = to_numpy(deconvolve(gray, cand["kernel"], method=final, **final_params))
+        restored_gray = to_numpy(options.final(lum, cand["kernel"]))
         # scored in the canonical frame, at the resolution of the NIQE model's faces
         cand["niqe"] = niqe(to_frame(restored_gray), niqe_model)
         if best is None or cand["niqe"] < best["niqe"]:
             best = cand
     kernel = xp.asarray(best["kernel"]).astype(image.dtype)
-    restored = deconvolve(restore_target(image), kernel, method=final, **final_params)
+    restored = options.final(target, kernel)
     t_end = time.perf_counter()
     info = {
         "candidates": [{"name": c["name"], "niqe": c["niqe"], "coupled_error": c["coupled_error"]}
                        for c in candidates],
-        "selected": best["name"], "framing": framing, "kernel_size": size,
+        "selected": best["name"], "framing": framing, "kernel_size": size, "final": options.final.method,
         "history": history, "iterations": len(history),
         **({"screened_mean": float(np.mean([h["screened"] for h in history if "screened" in h] or [0.0]))}
-           if pixel_screening else {}),
+           if options.pixel_screening else {}),
         "timings": {"fit": t_fit - t0, "select": t_end - t_fit, "total": t_end - t0},
     }
     return restored, kernel, info

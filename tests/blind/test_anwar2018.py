@@ -126,3 +126,31 @@ def test_mu_zero_needs_no_prior(face):
     y = degrade(face[:48, :48], cd.resolve_kernel("motion:length=5,angle=0"), noise=None, rng=0)
     out, _, _ = anwar2018(y, kernel_size=5, mu=0, iterations=1)
     assert out.shape == y.shape
+
+
+def test_default_final_is_tv_l1_and_target_is_restored(face, prior):
+    from classicdeblur.solvers.nonblind import deconvolve
+
+    y = degrade(face[:48, :48], cd.resolve_kernel("motion:length=5,angle=0"), rng=0)
+    photo = np.pad(y, 8, mode="edge")
+    out, k, info = anwar2018(y, kernel_size=5, prior=prior, iterations=1, target=photo)
+    assert info["final"] == "tv_l1" and out.shape == photo.shape
+    np.testing.assert_array_equal(out, deconvolve(photo, k, method="tv_l1"))
+
+
+def test_old_final_method_still_works_with_a_deprecation_warning(face, prior):
+    from classicdeblur.solvers.nonblind import deconvolve
+
+    y = degrade(face[:48, :48], cd.resolve_kernel("motion:length=5,angle=0"), rng=0)
+    with pytest.warns(DeprecationWarning, match="final_method"):
+        out, k, info = anwar2018(y, kernel_size=5, prior=prior, iterations=1, final_method="wiener")
+    assert info["final"] == "wiener"
+    np.testing.assert_array_equal(out, deconvolve(y, k, method="wiener"))
+
+
+def test_registered_with_its_learner():
+    from classicdeblur.blind import BLIND
+
+    meta = BLIND.meta("anwar2018")
+    assert meta["face"] and meta["learn"] is learn_prior
+

@@ -125,9 +125,44 @@ def test_sharp_and_flat_inputs_are_finite(face):
         {"kernel_l1": -1},
         {"iterations": 0},
         {"iterations": True},
-        {"final_lam": 0},
+        {"final": "magic"},
+        {"final_params": {"bogus": 1}},
+        {"engine": "gpu"},
     ],
 )
 def test_invalid_parameters_raise(params):
     with pytest.raises(ValueError):
         shan2008(np.zeros((32, 32)) + 0.5, kernel_size=5, **params)
+
+
+# ------------------------------------------------------------------ the shared keywords
+
+
+@pytest.fixture(scope="module")
+def small(face):
+    return degrade(face[:48, :48], cd.resolve_kernel("motion:length=5,angle=0"), rng=0)
+
+
+def test_default_final_is_hyper_laplacian_with_lam_1e3(small):
+    from classicdeblur.solvers.nonblind import deconvolve
+
+    out, k, info = shan2008(small, kernel_size=5, iterations=1, inner=4)
+    assert info["final"] == "hyper_laplacian"
+    np.testing.assert_array_equal(out, deconvolve(small, k, method="hyper_laplacian", lam=1e3))
+
+
+def test_old_final_lam_still_works_with_a_deprecation_warning(small):
+    from classicdeblur.solvers.nonblind import deconvolve
+
+    with pytest.warns(DeprecationWarning, match="final_lam"):
+        out, k, _ = shan2008(small, kernel_size=5, iterations=1, inner=4, final_lam=500.0)
+    np.testing.assert_array_equal(out, deconvolve(small, k, method="hyper_laplacian", lam=500.0))
+
+
+def test_target_is_restored_with_the_estimated_kernel(small):
+    from classicdeblur.solvers.nonblind import deconvolve
+
+    photo = np.pad(small, 8, mode="edge")
+    out, k, _ = shan2008(small, kernel_size=5, iterations=1, inner=4, final="wiener", target=photo)
+    assert out.shape == photo.shape
+    np.testing.assert_array_equal(out, deconvolve(photo, k, method="wiener"))

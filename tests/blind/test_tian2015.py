@@ -83,7 +83,9 @@ def test_colour_in_colour_out(face_rgb, model):
 
 
 @pytest.mark.parametrize("bad", [{"face_components": 0}, {"face_components": ()}, {"iterations": 0},
-                                 {"face_weight": -1}, {"refine": -1}, {"final": "nope"}, {"kernel_size": 6}])
+                                 {"face_weight": -1}, {"refine": -1}, {"final": "nope"}, {"kernel_size": 6},
+                                 {"final_params": {"bogus": 1}}, {"face_box": (0, 0, 0, 5)},
+                                 {"face_box": (500, 500, 10, 10)}])
 def test_invalid_parameters(face, model, bad):
     with pytest.raises(ValueError):
         T.tian2015(face, model=model, use_faces=False, **{"kernel_size": 7, **bad})
@@ -92,3 +94,41 @@ def test_invalid_parameters(face, model, bad):
 def test_incomplete_model(face):
     with pytest.raises(ValueError, match="learn_model"):
         T.tian2015(face, kernel_size=7, model={"face_mean": np.zeros((64, 64))}, use_faces=False)
+
+
+def test_final_restores_the_target_with_the_selected_kernel(face, model):
+    from classicdeblur.solvers.nonblind import deconvolve
+
+    y = _blurred(face)
+    photo = np.pad(y, 10, mode="edge")
+    out, k, info = T.tian2015(y, kernel_size=7, model=model, face_components=4, refine=0, use_faces=False,
+                              target=photo, final="wiener", final_params={"nsr": 1e-2})
+    assert out.shape == photo.shape and info["kernel_size"] == 7
+    np.testing.assert_array_equal(out, deconvolve(photo, k, method="wiener", nsr=1e-2))
+
+
+def test_old_final_method_still_works_with_a_deprecation_warning(face, model):
+    from classicdeblur.solvers.nonblind import deconvolve
+
+    y = _blurred(face)
+    with pytest.warns(DeprecationWarning, match="final_method"):
+        out, k, _ = T.tian2015(y, kernel_size=7, model=model, face_components=4, refine=0, use_faces=False,
+                               final_method="wiener")
+    np.testing.assert_array_equal(out, deconvolve(y, k, method="wiener"))
+
+
+def test_face_box_frames_the_coupled_fit(face, model):
+    y = _blurred(face)
+    common = dict(kernel_size=7, model=model, face_components=4, refine=0)
+    _, _, info = T.tian2015(y, face_box=(12, 14, 72, 72), **common)
+    assert info["framing"] == "face box"
+    _, _, info = T.tian2015(y, face_box="whole", **common)
+    assert info["framing"] == "default frame"
+
+
+def test_registered_with_its_learner():
+    from classicdeblur.blind import BLIND
+
+    meta = BLIND.meta("tian2015")
+    assert meta["face"] and meta["learn"] is T.learn_model
+
