@@ -10,7 +10,7 @@ import numpy as np
 
 from . import backend
 from ._registry import check_params
-from ._validation import check_image, check_kernel
+from ._validation import check_blind_shape, check_image, check_kernel
 from .errors import InvalidKernelError
 
 __all__ = ["MethodInfo", "DeblurResult", "methods", "deconvolve", "deblur", "resolve_kernel"]
@@ -156,6 +156,7 @@ def deconvolve(image, kernel, method="hyper_laplacian", *, device="auto", **para
     from .solvers.nonblind import deconvolve as run
 
     kernel = resolve_kernel(kernel)
+    image = check_image(image)  # the [0, 1] convention, checked at the entry point
     _, xp, x = _on_device(image, device)
     # the solver checks the method, its parameters and the image (once)
     out = run(x, backend.asarray_on(xp, kernel), method=method, **params)
@@ -200,6 +201,7 @@ def deblur(image, method, *, kernel_size=None, device="auto", rng=None, **params
     check_params(fn, f"blind method {method!r}", {k: v for k, v in params.items() if k not in skip},
                  reserved=("kernel_size", "rng", "target"))
     image = check_image(image)
+    check_blind_shape(image.shape)
     if kernel_size is not None:
         if int(kernel_size) % 2 == 0 or int(kernel_size) < 3:
             raise InvalidKernelError(f"kernel_size must be odd and at least 3; got {kernel_size}")

@@ -199,6 +199,10 @@ def blind_method(name, *, description, final=("hyper_laplacian", None), face=Fal
                 raise InvalidParameterError(f"blind method {name!r} has no parameter "
                                             f"{', '.join(map(repr, bad))}; valid: {valid}")
             shared = {k: params.pop(k) for k in list(params) if k in common_names}
+            if guided and not face and not shared.get("face_guided") and (
+                    shared.get("face_box") is not None or shared.get("exemplars") is not None):
+                raise InvalidParameterError(f"blind method {name!r} uses face_box and exemplars only with "
+                                            "face_guided=True")
             options = make_options(default_final=final, **{"final": final[0], **shared})
             return fn(image, options, kernel_size=kernel_size, rng=rng, target=target, **params)
 

@@ -203,7 +203,7 @@ class _Splitting:
     """
 
     def __init__(self, y, k, weights, window, threshold):
-        p = PeriodicBlur(y * _GRAY, k, "smooth", check_range=False)  # gray levels
+        p = PeriodicBlur(y * _GRAY, k, "smooth")  # gray levels
         xp, dtype = p.xp, p.dtype
         self.p = p
         self.mask = smooth_mask(p.y, window, threshold * _GRAY)

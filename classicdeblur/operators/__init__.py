@@ -11,7 +11,8 @@ This package is the only place that knows the blur model ``y = k * x + n``
 * :mod:`.periodic` -- :class:`PeriodicBlur`, the blur on a periodic extension of
   the image and the closed-form x-step every Fourier solver uses;
 * :mod:`.kernel` -- :class:`KernelSystem` (the k-step's normal equations, solved by
-  CG), :func:`fourier_kernel` (closed-form k-step) and :class:`GradientDataTerm`;
+  CG), :func:`fourier_kernel` (closed-form k-step), :class:`GradientDataTerm` and
+  :class:`BatchedBlur` (stacks of images by stacks of kernels, zero boundary);
 * :mod:`.gradients` -- finite differences, their OTFs and the least-squares
   integration of a gradient field;
 * :mod:`.cg` -- conjugate gradients.
@@ -31,7 +32,7 @@ from .functional import (
 )
 from .blur import BlurOperator, KernelOperator, ZeroPaddedBlur
 from .cg import conjugate_gradient
-from .kernel import GradientDataTerm, KernelSystem, fourier_kernel
+from .kernel import BatchedBlur, GradientDataTerm, KernelSystem, fourier_kernel
 from .periodic import PeriodicBlur
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "ZeroPaddedBlur",
     "PeriodicBlur",
     "KernelSystem",
+    "BatchedBlur",
     "fourier_kernel",
     "GradientDataTerm",
     "conjugate_gradient",

@@ -75,10 +75,6 @@ class PeriodicBlur:
     widths : (int, int), optional
         Width of the extension band on each side; default about one kernel
         size, widened to a fast FFT length (:func:`fast_band`).
-    check_range : bool
-        Refuse an image far outside [0, 1] (default), as every public entry
-        point does. False for a method that solves in other units (Shan et
-        al. 2008 work in gray levels, 0..255).
 
     Attributes
     ----------
@@ -108,11 +104,14 @@ class PeriodicBlur:
     True
     """
 
-    def __init__(self, image, kernel, boundary="smooth", *, widths=None, check_range=True):
+    def __init__(self, image, kernel, boundary="smooth", *, widths=None):
         from .._validation import check_image_kernel
 
         boundary = check_solver_boundary(boundary)
-        image, kernel = check_image_kernel(image, kernel, **({} if check_range else {"check_range": False}))
+        # any finite floats: the [0, 1] convention is checked at the public entry points
+        # (the API, the CLI); intermediate images of blind methods ring outside it, and
+        # Shan et al. (2008) solve in gray levels
+        image, kernel = check_image_kernel(image, kernel, check_range=False)
         xp = get_namespace(image)
         self.xp = xp
         self.dtype = image.dtype

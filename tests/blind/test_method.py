@@ -41,6 +41,7 @@ def test_the_wrapper_validates_and_fills_the_shared_keywords(toy):
     ({"engine": "gpu"}, "unknown engine 'gpu'"),
     ({"screening_params": {"nope": 1}}, "pixel screening has no parameter 'nope'"),
     ({"colour": 1}, "blind method 'toy' has no parameter 'colour'; valid: strength, final"),
+    ({"face_box": (1, 2, 3, 4)}, "uses face_box and exemplars only with face_guided=True"),
 ])
 def test_bad_shared_keywords_fail_before_any_work(toy, bad, message):
     with pytest.raises((ValueError, TypeError), match=message):
@@ -77,3 +78,11 @@ def test_every_registered_method_takes_the_shared_keywords():
 def test_unknown_parameter_error_names_the_valid_ones():
     with pytest.raises(InvalidParameterError, match="valid: iterations, gamma"):
         registry().get("xu2010")(np.zeros((32, 32)), colour=True)
+
+
+def test_a_blind_method_refuses_a_tiny_image():
+    import classicdeblur as cd
+    from classicdeblur.errors import InvalidImageError
+
+    with pytest.raises(InvalidImageError, match="at least 12x12"):
+        cd.deblur(np.random.default_rng(0).random((5, 5)), "xu2010")

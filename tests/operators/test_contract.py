@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from classicdeblur.operators import BOUNDARIES, BlurOperator, KernelOperator, convolve, correlate
+from classicdeblur.operators import BOUNDARIES, BlurOperator, KernelOperator, ZeroPaddedBlur, convolve, correlate
 
 KSHAPES = [(5, 5), (3, 7), (9, 9)]
 
@@ -101,3 +101,19 @@ def test_circular_prox_matches_cg(rng):
 def test_unknown_boundary_lists_choices():
     with pytest.raises(ValueError, match="choose from: symmetric, replicate, circular, valid"):
         convolve(np.zeros((5, 5)), np.ones((3, 3)), boundary="zero")
+
+
+@pytest.mark.parametrize("shape", [(20, 23), (20, 23, 2)])
+@pytest.mark.parametrize("kshape", KSHAPES)
+def test_zero_padded_blur_adjoint_and_direct(shape, kshape, xp, rng):
+    k = rng.random(kshape)
+    A = ZeroPaddedBlur(xp.asarray(k / k.sum()), shape[:2])
+    u = xp.asarray(rng.standard_normal(shape))
+    v = xp.asarray(rng.standard_normal(shape))
+    lhs, rhs = float((A(u) * v).sum()), float((u * A.adjoint(v)).sum())
+    assert abs(lhs - rhs) <= 1e-10 * max(abs(lhs), 1.0)
+    # against direct convolution of the zero-padded image
+    hh, hw = kshape[0] // 2, kshape[1] // 2
+    x = rng.random(shape[:2])
+    direct = convolve(np.pad(x, ((hh, hh), (hw, hw))), k / k.sum(), boundary="valid", method="direct")
+    np.testing.assert_allclose(np.asarray(A(xp.asarray(x))), direct, atol=1e-12)
