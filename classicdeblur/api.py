@@ -112,7 +112,10 @@ def resolve_kernel(spec, *, rng=None):
 
 
 def _on_device(image, device):
-    dev = "gpu" if backend.is_cupy(image) and device == "auto" else backend.resolve_device(device)
+    if backend.is_cupy(image) and device in ("auto", "gpu"):
+        # already on a device: stay there, in its own array module
+        return "gpu", backend.get_namespace(image), image
+    dev = backend.resolve_device(device)
     xp = backend.namespace_for(dev)
     return dev, xp, backend.asarray_on(xp, image)
 

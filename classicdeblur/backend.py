@@ -4,6 +4,15 @@ Algorithms take arrays and ask :func:`get_namespace` for their module ``xp``;
 FFTs go through :func:`fft2` / :func:`ifft2` so that the CPU uses ``scipy.fft``
 (2-4x faster than ``numpy.fft`` here) and the GPU ``cupy.fft``.
 
+What is a device array is decided in one place, the table
+:data:`DEVICE_ARRAYS`: CuPy's arrays (recognised by the module of their type,
+so CuPy is never imported to ask), and whatever a test registers with
+:func:`register_device_arrays` (the CuPy stand-in of ``tests/cupy_standin.py``,
+a NumPy-backed array type that refuses implicit conversion and counts
+transfers). Every helper below (:func:`is_cupy`, :func:`get_namespace`,
+:func:`get_ndimage`, :func:`to_numpy`, :func:`kernel_arg`, the FFTs) goes
+through that table, so the stand-in takes the production path of CuPy.
+
 Examples
 --------
 >>> import numpy as np
@@ -15,6 +24,9 @@ True
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -34,6 +46,12 @@ __all__ = [
     "rfft2",
     "irfft2",
     "is_cupy",
+    "is_device",
+    "kernel_arg",
+    "DeviceArrays",
+    "DEVICE_ARRAYS",
+    "register_device_arrays",
+    "device_arrays",
 ]
 
 DEVICES = ("auto", "cpu", "gpu")
@@ -73,18 +91,125 @@ def namespace_for(device: str):
     return np
 
 
+# --------------------------------------------------------------------------------------
+# device array types
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeviceArrays:
+    """How the package handles one kind of device array (CuPy's, or a test's stand-in).
+
+    Every function of this module that must tell a device array from a host
+    (NumPy) array asks the table :data:`DEVICE_ARRAYS`, so an algorithm sees
+    the same code path whatever fills it.
+
+    Attributes
+    ----------
+    name : str
+        A label, e.g. ``"cupy"``.
+    module_prefix : str
+        An array is of this kind when the module of its type is this package
+        or one of its submodules (``"cupy"`` matches
+        ``cupy._core.core.ndarray`` without importing CuPy).
+    namespace : callable
+        ``() -> module``: the array module (``cupy``).
+    ndimage : callable
+        ``() -> module``: its ``scipy.ndimage`` (``cupyx.scipy.ndimage``).
+    fft : callable
+        ``() -> module``: the FFT module used by :func:`fft2` and friends
+        (``cupy.fft``).
+    to_host : callable
+        ``(array) -> numpy.ndarray``, an explicit device-to-host copy.
+    kernel_arg : callable
+        ``(array) -> object`` that a ``@cuda.jit`` kernel takes (a CuPy array
+        itself, through the CUDA array interface).
+    """
+
+    name: str
+    module_prefix: str
+    namespace: Callable[[], object]
+    ndimage: Callable[[], object]
+    fft: Callable[[], object]
+    to_host: Callable[[object], np.ndarray]
+    kernel_arg: Callable[[object], object] = field(default=lambda a: a)
+
+    def matches(self, x) -> bool:
+        mod = type(x).__module__
+        return mod == self.module_prefix or mod.startswith(self.module_prefix + ".")
+
+    def owns(self, xp) -> bool:
+        """True when ``xp`` is this kind's array module (compared by name: CuPy is never imported here)."""
+        return getattr(xp, "__name__", None) == self.module_prefix
+
+
+def _cupy():
+    import cupy
+
+    return cupy
+
+
+def _cupy_ndimage():
+    import cupyx.scipy.ndimage
+
+    return cupyx.scipy.ndimage
+
+
+def _cupy_fft():
+    import cupy.fft
+
+    return cupy.fft
+
+
+#: The device array kinds the package knows, CuPy first. Tests append a
+#: NumPy-backed stand-in that behaves like CuPy (``tests/cupy_standin.py``)
+#: with :func:`register_device_arrays`.
+DEVICE_ARRAYS: list[DeviceArrays] = [
+    DeviceArrays("cupy", "cupy", _cupy, _cupy_ndimage, _cupy_fft, lambda a: a.get()),
+]
+
+
+def register_device_arrays(kind: DeviceArrays):
+    """Add ``kind`` to :data:`DEVICE_ARRAYS` (once) and return a function that removes it again."""
+    if kind not in DEVICE_ARRAYS:
+        DEVICE_ARRAYS.append(kind)
+
+    def remove():
+        if kind in DEVICE_ARRAYS:
+            DEVICE_ARRAYS.remove(kind)
+
+    return remove
+
+
+def device_arrays(x):
+    """The :class:`DeviceArrays` kind of ``x``, or None for a host (NumPy) array or anything else."""
+    for kind in DEVICE_ARRAYS:
+        if kind.matches(x):
+            return kind
+    return None
+
+
+def _kind_of_namespace(xp):
+    for kind in DEVICE_ARRAYS:
+        if kind.owns(xp):
+            return kind
+    raise TypeError(f"not an array module of a known device: {xp!r}")
+
+
 def is_cupy(x) -> bool:
-    """True when ``x`` is a CuPy array (checked without importing CuPy)."""
-    return type(x).__module__.startswith("cupy")
+    """True when ``x`` is a device array: CuPy's, or one of :data:`DEVICE_ARRAYS` (checked without importing CuPy)."""
+    return device_arrays(x) is not None
+
+
+is_device = is_cupy
 
 
 def get_namespace(*arrays):
-    """The array module of ``arrays``: ``cupy`` if any is a CuPy array, else ``numpy``."""
+    """The array module of ``arrays``: ``cupy`` (the device's module) if any is a device array, else ``numpy``."""
     for a in arrays:
-        if is_cupy(a):
-            import cupy
-
-            return cupy
+        kind = device_arrays(a)
+        if kind is not None:
+            return kind.namespace()
     return np
 
 
@@ -94,16 +219,23 @@ def get_ndimage(xp):
         import scipy.ndimage
 
         return scipy.ndimage
-    import cupyx.scipy.ndimage
-
-    return cupyx.scipy.ndimage
+    return _kind_of_namespace(xp).ndimage()
 
 
 def to_numpy(x):
-    """Return ``x`` as a NumPy array (copying from the GPU when needed)."""
-    if is_cupy(x):
-        return x.get()
+    """Return ``x`` as a NumPy array (an explicit copy from the device when needed)."""
+    kind = device_arrays(x)
+    if kind is not None:
+        return kind.to_host(x)
     return np.asarray(x)
+
+
+def kernel_arg(x):
+    """What a ``@cuda.jit`` kernel takes for the device array ``x`` (no copy)."""
+    kind = device_arrays(x)
+    if kind is None:
+        raise TypeError(f"not a device array: {type(x).__name__}")
+    return kind.kernel_arg(x)
 
 
 def asarray_on(xp, a, dtype=None):
@@ -114,10 +246,9 @@ def asarray_on(xp, a, dtype=None):
 
 
 def _fft_module(x):
-    if is_cupy(x):
-        import cupy
-
-        return cupy.fft
+    kind = device_arrays(x)
+    if kind is not None:
+        return kind.fft()
     import scipy.fft
 
     return scipy.fft

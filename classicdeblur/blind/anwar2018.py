@@ -324,9 +324,14 @@ def _check_prior(prior):
 
 
 class _LevelPrior:
-    """The prior resampled on the rfft2 grid of an ``(M, N)`` level whose face frame is ``frame`` pixels."""
+    """The prior resampled on the rfft2 grid of an ``(M, N)`` level whose face frame is ``frame`` pixels.
 
-    def __init__(self, prior, shape, frame):
+    Computed with NumPy once per level, then moved to the array module ``xp``
+    (the device of the image) with the flat indices of the band masks, so that
+    :meth:`predict` runs on the device with neither transfers nor syncs.
+    """
+
+    def __init__(self, prior, shape, frame, xp=np):
         M, N = shape
         S = float(prior["frame"][0])
         # cycles per face frame, in the prior's units
@@ -366,23 +371,43 @@ class _LevelPrior:
         d = np.mod(ang[None] - (np.arange(n_sec) * math.pi / n_sec)[:, None, None] + math.pi / 2, math.pi) - math.pi / 2
         tri = np.maximum(1 - np.abs(d) / (math.pi / n_sec), 0)
         self.sectors = list(tri / np.maximum(tri.sum(axis=0), 1e-12))
+        # per band: the weights of the design's prior (Eq. of predict) and the prior mean of the coefficients
+        self.weights = [np.concatenate([[1.0 / 0.25], 1.0 / np.maximum(var, 1e-30)]) for var in self.variance]
+        self.index = [np.flatnonzero(m) for m in self.mask]
+        if xp is not np and active:
+            # once per level, one transfer per kind of array: everything predict and the band gains read
+            def on(arrays):
+                return list(asarray_on(xp, np.stack(arrays)))
+
+            self.mean, self.basis, self.H = on(self.mean), on(self.basis), on(self.H)
+            self.weights, self.sectors = on(self.weights), on(self.sectors)
+            self.coverage = asarray_on(xp, self.coverage)
+            ends = np.cumsum([i.size for i in self.index])
+            flat = asarray_on(xp, np.concatenate(self.index))
+            self.index = [flat[e - i.size : e] for e, i in zip(ends, self.index)]
 
     def predict(self, Ymag2, Kmag, noise2, coef_reg):
-        """Predicted sharp magnitude (normalised units) on the rfft grid, from ``|Y|^2`` and ``|K|``."""
-        ymag = np.sqrt(np.maximum(Ymag2 - noise2, 0))
-        pred = np.zeros(self.shape[0:1] + (self.shape[1] // 2 + 1,))
-        for mask, mu, U, var, res, H in zip(self.mask, self.mean, self.basis, self.variance, self.residual,
-                                            self.H):
-            obs = (H * ymag)[mask]
-            k = Kmag[mask]
+        """Predicted sharp magnitude (normalised units) on the rfft grid, from ``|Y|^2`` and ``|K|``.
+
+        On the array module of ``Ymag2`` (the level's arrays must be there, see
+        the class docstring); the masked entries are gathered by flat index
+        (the same entries, in the same order, as a boolean mask gives).
+        """
+        xp = get_namespace(Ymag2)
+        ymag = xp.sqrt(xp.maximum(Ymag2 - noise2, 0))
+        pred = xp.zeros(self.shape[0:1] + (self.shape[1] // 2 + 1,))
+        flat_k = Kmag.ravel()
+        for idx, mu, U, wv, res, H in zip(self.index, self.mean, self.basis, self.weights, self.residual, self.H):
+            obs = (H * ymag).ravel()[idx]
+            k = flat_k[idx]
             # design: [|K| mu, |K| U_1 .. |K| U_r]
-            D = np.concatenate([(k * mu[mask])[None], k[None] * U[:, mask]], axis=0)
-            w = np.concatenate([[1.0 / 0.25], 1.0 / np.maximum(var, 1e-30)]) * (res + noise2) * coef_reg
-            prior_mean = np.zeros(D.shape[0])
+            D = xp.concatenate([(k * mu.ravel()[idx])[None], k[None] * U.reshape(U.shape[0], -1)[:, idx]], axis=0)
+            w = wv * (res + noise2) * coef_reg
+            prior_mean = xp.zeros(D.shape[0])
             prior_mean[0] = 1.0
-            G = D @ D.T + np.diag(w)
-            c = np.linalg.solve(G, D @ obs + w * prior_mean)
-            pred = pred + np.maximum(c[0] * mu + np.tensordot(c[1:], U, axes=1), 0)
+            G = D @ D.T + xp.diag(w)
+            c = xp.linalg.solve(G, D @ obs + w * prior_mean)
+            pred = pred + xp.maximum(c[0] * mu + xp.tensordot(c[1:], U, axes=1), 0)
         return pred
 
 
@@ -395,7 +420,8 @@ def _noise_sigma(y):
     """Noise standard deviation from the median absolute diagonal Haar detail (Donoho 1995)."""
     M, N = (y.shape[0] // 2) * 2, (y.shape[1] // 2) * 2
     d = (y[0:M:2, 0:N:2] - y[1:M:2, 0:N:2] - y[0:M:2, 1:N:2] + y[1:M:2, 1:N:2]) / 2
-    return float(np.median(np.abs(np.asarray(backend.to_numpy(d))))) / 0.6745
+    xp = get_namespace(d)
+    return float(xp.median(xp.abs(d))) / 0.6745
 
 
 @dataclass
@@ -428,34 +454,39 @@ class _Anwar(XuJiaEstimator):
         y = state.y
         M, N = y.shape
         frame = (self.face_size if self.face_size else min(self.full_shape)) * state.level.scale
-        lp = _LevelPrior(self.prior, (M, N), frame)
+        xp = state.xp
+        lp = _LevelPrior(self.prior, (M, N), frame, xp)
         if not lp.active:
             return
-        py, _ = periodic_component(backend.to_numpy(y).astype(np.float64))
-        Y = np.fft.rfft2(py - py.mean()) / (M * N)
-        self.class_level = _ClassLevel(prior=lp, Ymag2=np.abs(Y) ** 2, noise2=_noise_sigma(y) ** 2 / (M * N))
+        py, _ = periodic_component(y.astype(xp.float64))
+        Y = xp.fft.rfft2(py - py.mean()) / (M * N)
+        self.class_level = _ClassLevel(prior=lp, Ymag2=xp.abs(Y) ** 2, noise2=_noise_sigma(y) ** 2 / (M * N))
 
     def _class_image(self, state, x):
-        """``x`` with its band energies raised towards the class prediction (a zero-phase filter)."""
+        """``x`` with its band energies raised towards the class prediction (a zero-phase filter).
+
+        Runs on the device of ``x`` (no transfer, no sync: the gains stay 0-d device arrays).
+        """
         cl = self.class_level
         lp = cl.prior
+        xp = state.xp
         M, N = state.y.shape
-        K = np.abs(np.asarray(backend.to_numpy(psf2otf(state.k, (M, N)))))
+        K = xp.abs(psf2otf(state.k, (M, N)))
         pred2 = lp.predict(cl.Ymag2, K, cl.noise2, self.coef_reg) ** 2
-        px, sx = periodic_component(backend.to_numpy(x).astype(np.float64))
-        X = np.fft.rfft2(px)
-        mag2 = np.abs(X / (M * N)) ** 2
+        px, sx = periodic_component(x.astype(xp.float64))
+        X = xp.fft.rfft2(px)
+        mag2 = xp.abs(X / (M * N)) ** 2
         # band b, orientation sector s: gain sqrt(E_pred / E_current), clipped to [1, gain] (the latent image
         # of the alternation is deliberately over-sharpened: only attenuated energy is restored)
         filt = 1.0 - lp.coverage
         for H in lp.H:
             for sec in lp.sectors:
                 w = H * sec
-                g = math.sqrt(float((w * pred2).sum()) / max(float((w * mag2).sum()), 1e-30))
-                filt = filt + w * min(max(g, 1.0), self.gain)
+                g = xp.sqrt((w * pred2).sum() / xp.maximum((w * mag2).sum(), 1e-30))
+                filt = filt + w * xp.clip(g, 1.0, self.gain)
         filt[0, 0] = 1.0
-        xc = np.fft.irfft2(X * filt, s=(M, N)) + sx
-        return asarray_on(state.xp, xc, state.y.dtype)
+        xc = xp.fft.irfft2(X * filt, s=(M, N)) + sx
+        return xc.astype(state.y.dtype, copy=False)
 
     def x_step(self, state):
         x = super().x_step(state)

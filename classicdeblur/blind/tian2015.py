@@ -88,7 +88,7 @@ import numpy as np
 from scipy import ndimage
 
 from .._validation import check_count, check_positive
-from ..backend import get_namespace, to_numpy
+from ..backend import asarray_on, get_namespace, to_numpy
 from ..errors import ClassicDeblurError
 from ..niqe import fit_niqe, niqe
 from ..operators.kernel import BatchedBlur, KernelSystem
@@ -455,8 +455,8 @@ class _Refine(Estimator):
     min_component = 0.05
     kernel_threshold = 0.05
 
-    def __init__(self, k_init, *, iterations, lam, beta):
-        self.k_init = k_init
+    def __init__(self, k_init, *, iterations, lam, beta, engine="auto"):
+        self.k_init, self.engine = k_init, engine
         self.iterations = self.min_iterations = iterations
         self.tol = 0.0
         self.lam, self.beta = lam, beta
@@ -465,7 +465,7 @@ class _Refine(Estimator):
         return xp.asarray(resize_kernel(np.asarray(self.k_init), size)).astype(dtype)
 
     def x_step(self, state):
-        return deconvolve(state.y, state.k, method="l0", lam=self.lam)
+        return deconvolve(state.y, state.k, method="l0", lam=self.lam, engine=self.engine)
 
     def k_step(self, state):
         system = KernelSystem(gradient_pairs(state.x, state.y), state.level.kernel_size)
@@ -605,7 +605,10 @@ def tian2015(image, options, *, kernel_size=None, rng=None, target=None, model=N
     xp = get_namespace(image)
     target = image if target is None else target
     size = default_kernel_size(image.shape, kernel_size)
-    lum = to_numpy(gray(image)).astype(np.float64)
+    # the luminance on the device (the refinement and the candidates' restorations run there) and on the host
+    # (the face framing, the coupled fit on a 64 px crop and the NIQE scores): one explicit copy
+    lum_dev = gray(image).astype(xp.float64)
+    lum = to_numpy(lum_dev)
     if float(lum.std()) < FLAT_STD:
         return flat_result(target, size)
     niqe_model = {"mu": model["niqe_mu"], "cov": model["niqe_cov"], "patch": model.get("niqe_patch", 96)}
@@ -627,14 +630,14 @@ def tian2015(image, options, *, kernel_size=None, rng=None, target=None, model=N
         candidates.append({"name": f"coupled-{nc}", "kernel": k_full, "coupled_error": hist[-1]})
         history += [{"candidate": f"coupled-{nc}", "iteration": i, "data": float(e)} for i, e in enumerate(hist)]
         if refine > 0:
-            est = _Refine(k_full, iterations=refine, lam=refine_lam, beta=refine_beta)
-            _, k_ref, rinfo = run_blind(lum, est, options, kernel_size=size, rng=rng, max_levels=refine_levels)
+            est = _Refine(k_full, iterations=refine, lam=refine_lam, beta=refine_beta, engine=options.engine)
+            _, k_ref, rinfo = run_blind(lum_dev, est, options, kernel_size=size, rng=rng, max_levels=refine_levels)
             history += [{"candidate": f"refined-{nc}", **h} for h in rinfo["history"]]
             candidates.append({"name": f"refined-{nc}", "kernel": to_numpy(k_ref), "coupled_error": hist[-1]})
     t_fit = time.perf_counter()
     best = None
     for cand in candidates:
-        restored_gray = to_numpy(options.final(lum, cand["kernel"]))
+        restored_gray = to_numpy(options.final(lum_dev, asarray_on(xp, cand["kernel"])))
         # scored in the canonical frame, at the resolution of the NIQE model's faces
         cand["niqe"] = niqe(to_frame(restored_gray), niqe_model)
         if best is None or cand["niqe"] < best["niqe"]:

@@ -20,7 +20,7 @@ import types
 
 import numpy as np
 
-from ..backend import is_cupy
+from ..backend import get_namespace, is_cupy, kernel_arg
 from ._reference import make_pixel_ops
 
 try:  # a broken CUDA install may raise anything, not only ImportError
@@ -73,9 +73,7 @@ class _Device:
     def __init__(self, like):
         self.gpu = is_cupy(like)
         if self.gpu:
-            import cupy
-
-            self.xp = cupy
+            self.xp = get_namespace(like)
 
     def put(self, a):
         if self.gpu:
@@ -87,6 +85,10 @@ class _Device:
             return self.xp.empty(shape, dtype=np.float64)
         return cuda.device_array(shape, dtype=np.float64)
 
+    def arg(self, d):
+        """What the kernel takes: a device array through the CUDA array interface (no copy)."""
+        return kernel_arg(d) if self.gpu else d
+
     def get(self, d):
         return d if self.gpu else d.copy_to_host()
 
@@ -95,7 +97,8 @@ def bilateral(image, weights, inv_two_var):
     """CUDA engine of :func:`._reference.bilateral`."""
     k, dev = _compiled(), _Device(image)
     out = dev.empty(image.shape)
-    k.bilateral[_grid(image.shape), BLOCK](dev.put(image), dev.put(weights), float(inv_two_var), out)
+    k.bilateral[_grid(image.shape), BLOCK](dev.arg(dev.put(image)), dev.arg(dev.put(weights)), float(inv_two_var),
+                                          dev.arg(out))
     return dev.get(out)
 
 
@@ -107,7 +110,7 @@ def shock_filter(image, iterations, dt):
         src = src.copy()  # the buffers are written, the input never is
     dst = dev.empty(image.shape)
     for _ in range(iterations):
-        k.shock[_grid(image.shape), BLOCK](src, float(dt), dst)
+        k.shock[_grid(image.shape), BLOCK](dev.arg(src), float(dt), dev.arg(dst))
         src, dst = dst, src
     return dev.get(src)
 
@@ -116,5 +119,5 @@ def rmap(gx, gy, half):
     """CUDA engine of :func:`._reference.rmap`."""
     k, dev = _compiled(), _Device(gx)
     out = dev.empty(gx.shape)
-    k.rmap[_grid(gx.shape), BLOCK](dev.put(gx), dev.put(gy), int(half), out)
+    k.rmap[_grid(gx.shape), BLOCK](dev.arg(dev.put(gx)), dev.arg(dev.put(gy)), int(half), dev.arg(out))
     return dev.get(out)

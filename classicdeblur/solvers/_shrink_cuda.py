@@ -21,7 +21,7 @@ import types
 
 import numpy as np
 
-from ..backend import is_cupy
+from ..backend import get_namespace, is_cupy, kernel_arg
 from ._shrink_scalar import make_scalar_ops
 
 try:  # a broken CUDA install may raise anything, not only ImportError
@@ -92,9 +92,7 @@ class _Device:
     def __init__(self, like):
         self.gpu = is_cupy(like)
         if self.gpu:
-            import cupy
-
-            self.xp = cupy
+            self.xp = get_namespace(like)
 
     def put(self, a, shape):
         if self.gpu:
@@ -105,6 +103,10 @@ class _Device:
         if self.gpu:
             return self.xp.empty(shape, dtype=dtype)
         return cuda.device_array(shape, dtype=dtype)
+
+    def arg(self, d):
+        """What the kernel takes: a device array through the CUDA array interface (no copy)."""
+        return kernel_arg(d) if self.gpu else d
 
     def get(self, d, shape):
         if self.gpu:
@@ -124,7 +126,7 @@ def hyper_laplacian(v, beta, alpha):
     """CUDA engine of :func:`._shrink.shrink_hyper_laplacian`."""
     k, dev, n = _compiled(), _Device(v), int(v.size)
     dv, out = dev.put(v, (n,)), dev.empty((n,), v.dtype)
-    k.hl[_blocks(n), THREADS_PER_BLOCK](dv, out, float(beta), float(alpha))
+    k.hl[_blocks(n), THREADS_PER_BLOCK](dev.arg(dv), dev.arg(out), float(beta), float(alpha))
     return dev.get(out, v.shape)
 
 
@@ -132,7 +134,7 @@ def soft(v, threshold):
     """CUDA engine of :func:`._shrink.shrink_soft`."""
     k, dev, n = _compiled(), _Device(v), int(v.size)
     dv, out = dev.put(v, (n,)), dev.empty((n,), v.dtype)
-    k.soft[_blocks(n), THREADS_PER_BLOCK](dv, out, float(threshold))
+    k.soft[_blocks(n), THREADS_PER_BLOCK](dev.arg(dv), dev.arg(out), float(threshold))
     return dev.get(out, v.shape)
 
 
@@ -141,7 +143,7 @@ def isotropic(h, v, threshold):
     k, dev, n = _compiled(), _Device(h), int(h.size)
     dh, dv = dev.put(h, (n,)), dev.put(v, (n,))
     oh, ov = dev.empty((n,), h.dtype), dev.empty((n,), v.dtype)
-    k.iso[_blocks(n), THREADS_PER_BLOCK](dh, dv, oh, ov, float(threshold))
+    k.iso[_blocks(n), THREADS_PER_BLOCK](*map(dev.arg, (dh, dv, oh, ov)), float(threshold))
     return dev.get(oh, h.shape), dev.get(ov, v.shape)
 
 
@@ -150,5 +152,5 @@ def l0(h, v, threshold):
     k, dev, shape = _compiled(), _Device(h), _pixels_shape(h)
     dh, dv = dev.put(h, shape), dev.put(v, shape)
     oh, ov = dev.empty(shape, h.dtype), dev.empty(shape, v.dtype)
-    k.l0[_blocks(shape[0]), THREADS_PER_BLOCK](dh, dv, oh, ov, float(threshold))
+    k.l0[_blocks(shape[0]), THREADS_PER_BLOCK](*map(dev.arg, (dh, dv, oh, ov)), float(threshold))
     return dev.get(oh, h.shape), dev.get(ov, v.shape)
