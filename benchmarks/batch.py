@@ -11,8 +11,9 @@ turn (Gaussian noise sigma 0.01, 8-bit), written as PNG files, and deblurred wit
   one thread, as ``--jobs N`` starts it. Its start (cluster plus one warm-up task per worker:
   imports and Numba's cached code) is timed apart from the run.
 
-Every path is warmed up first, so the rows compare steady throughput. The Dask overhead per
-image is (batch with 1 worker - plain loop) / n. Prints a markdown table.
+Every path is warmed up first, so the rows compare steady throughput; with ``--repeat R`` the
+paths run in R rounds, one after the other in each round, and the fastest time of each is kept.
+The Dask overhead per image is (batch with 1 worker - plain loop) / n. Prints a markdown table.
 
 Usage::
 
@@ -66,22 +67,22 @@ def plain_loop(paths, out: Path, method, kernel_size):
     return time.perf_counter() - t0
 
 
-def dask_run(paths, out: Path, method, kernel_size, jobs):
-    """Start the LocalCluster of ``--jobs N`` (with its settings), warm it up, run the batch on it."""
+def start_cluster(jobs, method, kernel_size):
+    """The LocalCluster of ``--jobs N`` (with its settings), warmed up; returns (executor, seconds)."""
     from classicdeblur.batch.executors import make_executor
 
     t0 = time.perf_counter()
     ex = make_executor(jobs=jobs, device="cpu")
-    try:
-        ex.client.run(_warm, method, kernel_size)
-        start = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        recs = deblur_files(paths, out, method=method, kernel_size=kernel_size, device="cpu", client=ex.client)
-        run = time.perf_counter() - t1
-    finally:
-        ex.close()
+    ex.client.run(_warm, method, kernel_size)
+    return ex, time.perf_counter() - t0
+
+
+def batch_run(paths, out: Path, method, kernel_size, **kw):
+    t0 = time.perf_counter()
+    recs = deblur_files(paths, out, method=method, kernel_size=kernel_size, device="cpu", **kw)
+    run = time.perf_counter() - t0
     assert all(r["status"] == "done" for r in recs), [r for r in recs if r["status"] != "done"][:1]
-    return start, run
+    return run
 
 
 def main(argv=None):
@@ -100,24 +101,28 @@ def main(argv=None):
         paths = make_inputs(args.data, args.n, tmp / "in")
         n = len(paths)
         _warm(args.method, args.kernel_size)
-        rows, best = [], lambda f: min(f(r) for r in range(args.repeat))
-        t_plain = best(lambda r: plain_loop(paths, tmp / f"plain{r}", args.method, args.kernel_size))
-        rows.append(("plain loop (read, deblur, write)", "-", t_plain))
-
-        def jobs0(r):
-            t0 = time.perf_counter()
-            deblur_files(paths, tmp / f"jobs0-{r}", method=args.method, kernel_size=args.kernel_size, device="cpu",
-                         jobs=0)
-            return time.perf_counter() - t0
-
-        rows.append(("batch, in process (jobs=0)", "-", best(jobs0)))
-        dask = {}
-        for jobs in args.jobs:
-            runs = [dask_run(paths, tmp / f"jobs{jobs}-dask{r}", args.method, args.kernel_size, jobs)
-                    for r in range(args.repeat)]
-            start, run = min(s for s, _ in runs), min(t for _, t in runs)
-            dask[jobs] = run
-            rows.append((f"batch, Dask {jobs} worker{'s' if jobs > 1 else ''}", f"{start:.1f}", run))
+        starts, executors = {}, {}
+        try:
+            for jobs in args.jobs:
+                executors[jobs], starts[jobs] = start_cluster(jobs, args.method, args.kernel_size)
+            # rounds of every path in turn, so that a change of load on a shared machine hits all alike
+            times = {}
+            for r in range(args.repeat):
+                times.setdefault("plain", []).append(
+                    plain_loop(paths, tmp / f"plain{r}", args.method, args.kernel_size))
+                times.setdefault(0, []).append(batch_run(paths, tmp / f"jobs0-{r}", args.method, args.kernel_size,
+                                                         jobs=0))
+                for jobs, ex in executors.items():
+                    times.setdefault(jobs, []).append(
+                        batch_run(paths, tmp / f"jobs{jobs}-dask{r}", args.method, args.kernel_size,
+                                  client=ex.client))
+        finally:
+            for ex in executors.values():
+                ex.close()
+        best = {k: min(v) for k, v in times.items()}
+        t_plain, dask = best["plain"], {j: best[j] for j in args.jobs}
+        rows = [("plain loop (read, deblur, write)", "-", t_plain), ("batch, in process (jobs=0)", "-", best[0])]
+        rows += [(f"batch, Dask {j} worker{'s' if j > 1 else ''}", f"{starts[j]:.1f}", dask[j]) for j in args.jobs]
         same = all((tmp / "plain0" / p.name).read_bytes() == (tmp / f"jobs{j}-dask0" / p.name).read_bytes()
                    for p in paths for j in args.jobs)
 

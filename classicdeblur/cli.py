@@ -192,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     g = bt.add_argument_group("input")
     g.add_argument("inputs", nargs="+", metavar="INPUT", help="image or video files, folders and glob patterns")
     g.add_argument("-r", "--recursive", action="store_true", help="descend into sub-folders (and let ** match them)")
-    g.add_argument("--max-pixels", type=int, default=None, help="fail larger images")
+    g.add_argument("--max-pixels", type=_pixel_count, default=None, metavar="N", help="fail larger images")
     _algorithm_options(bt)
     g = bt.add_argument_group("video")
     g.add_argument("--frames", action="store_true", help="write videos as PNG frames in NAME_frames/")
@@ -581,8 +581,11 @@ def _cmd_exemplars(args, argv=None) -> int:
 
 
 def _cmd_batch(args) -> int:
+    from . import api
     from .batch.command import main as batch_main
 
+    if args.face_box is not None and args.method in {m.name for m in api.methods("blind")}:
+        _face_box_for(args.method, dict(args.param), args.face_box)  # as run: refuse a box the method ignores
     return batch_main(args)
 
 
