@@ -32,7 +32,7 @@ class Settings:
     blind: bool
     kernel: np.ndarray | None = None  # the known kernel of a non-blind method
     kernel_spec: str | None = None
-    kernel_size: int | None = None
+    kernel_size: int | str | None = None  # or "auto"
     seed: int | None = None
     params: dict = field(default_factory=dict)  # method parameters, as deblur/deconvolve take them
     device: str = "auto"
@@ -119,14 +119,16 @@ def make_settings(method=None, *, kernel=None, kernel_size=None, params=None, se
     else:
         if kernel is not None:
             raise ClassicDeblurError(f"method {method!r} is blind: use --kernel-size, not --kernel")
-        if kernel_size is not None and (int(kernel_size) % 2 == 0 or int(kernel_size) < 3):
+        if kernel_size == "auto":  # left to the method, as run does
+            pass
+        elif kernel_size is not None and (int(kernel_size) % 2 == 0 or int(kernel_size) < 3):
             raise ClassicDeblurError(f"kernel size must be odd and at least 3; got {kernel_size}")
         if pixel_screening:
             params["pixel_screening"] = True
         if face_box is not None:
             params["face_box"] = face_box
     return Settings(method=method, blind=blind, kernel=resolved, kernel_spec=spec,
-                    kernel_size=None if kernel_size is None else int(kernel_size), seed=seed,
+                    kernel_size=kernel_size if kernel_size in (None, "auto") else int(kernel_size), seed=seed,
                     params=params, device=device, bit_depth=bit_depth, max_pixels=max_pixels,
                     save_kernel=save_kernel, frames=bool(frames), shared_kernel=bool(shared_kernel),
                     kernel_frames=int(kernel_frames), kernel_from=kernel_from)
