@@ -9,7 +9,9 @@ parameter not accepted yet, are skipped with a note.
 Sets: ``faces-256`` and ``yaleb-256`` (``benchmarks/_data.py``) under a kernel family:
 the 8 Levin kernels (default), ``lai`` (4 kernels of 31-75 px) or ``shen`` (a random
 camera-shake kernel of each odd side 13-27 px, drawn per image as Shen et al. 2018 do,
-see :func:`benchmarks._data.case_kernels`). Each method gets the true kernel's size.
+see :func:`benchmarks._data.case_kernels`). Each method gets the true kernel's size; with
+``--auto-size`` every method also runs with ``kernel_size="auto"`` (rows ``METHOD (auto size)``;
+:mod:`classicdeblur.blind.kernel_size`), and a line per method gives the mean PSNR difference.
 
 Per case: shift-tolerant PSNR / SSIM, kernel similarity (Hu & Yang 2012), error ratio
 (Levin et al. 2009) and seconds, plus the face measures, all against the sharp face as
@@ -42,6 +44,8 @@ Usage::
     .venv/bin/python -m benchmarks.faces --data ../shared/data --set yaleb-256 --kernels lai shen
     .venv/bin/python -m benchmarks.faces --data ../shared/data --methods xu2010 cho2009 --limit 4
     .venv/bin/python -m benchmarks.faces --data ../shared/data --real-only          # the real-blur sheet
+    .venv/bin/python -m benchmarks.faces --data ../shared/data --set faces-256 --kernels levin shen \
+        --methods anwar2018 xu2010 --auto-size --limit 12 --real 0 --no-sheets         # auto vs true size
 
 Writes ``faces-<set>-<kernels>.csv`` (every case) to ``--out`` and PNG sheets to
 ``--sheets`` (both default ``benchmarks/results/``, which git ignores).
@@ -68,6 +72,7 @@ from benchmarks._data import KERNEL_FAMILIES, SETS, case_kernels, load_set, mach
 from benchmarks.blind import TRUE, _fmt, spread
 from benchmarks.nonblind import _render
 from classicdeblur.api import deblur, deconvolve
+from classicdeblur.blind.kernel_size import max_kernel_size
 from classicdeblur.degrade import degrade, pair_seed
 from classicdeblur.errors import ClassicDeblurError, InvalidParameterError
 from classicdeblur.metrics import (
@@ -336,9 +341,11 @@ def _case(args):
     rows.append({**base, "method": TRUE, **_measure(sharp, x, ks, ref, faces),
                  "kernel_similarity": 1.0, "error_ratio": 1.0, "seconds": sec, "error": ""})
     for label, name, params in runs:
+        params = dict(params)
+        size = params.pop("kernel_size", ks)  # the true size, or "auto" (--auto-size)
         t0 = time.perf_counter()
         try:
-            res = deblur(blurred, name, kernel_size=ks, device="cpu", rng=0, **params)
+            res = deblur(blurred, name, kernel_size=size, device="cpu", rng=0, **params)
         except Exception as exc:  # noqa: BLE001 - a failing method must not stop the benchmark
             rows.append({**base, "method": label, **dict.fromkeys(
                 ("psnr", "ssim", "shift_psnr", "shift_ssim", "shift_dy", "shift_dx", "detected", "landmark_error",
@@ -348,7 +355,8 @@ def _case(args):
         sec = time.perf_counter() - t0
         rows.append({**base, "method": label, **_measure(sharp, res.image, ks, ref, faces),
                      "kernel_similarity": kernel_similarity(res.kernel, k),
-                     "error_ratio": error_ratio(sharp, blurred, k, res.kernel), "seconds": sec, "error": ""})
+                     "error_ratio": error_ratio(sharp, blurred, k, res.kernel), "seconds": sec, "error": "",
+                     "size_used": int(res.kernel.shape[0]), "size_cap": max_kernel_size(blurred.shape)})
         images["results"][label] = (res.image, res.kernel)
     return rows, (images if keep else None)
 
@@ -757,6 +765,53 @@ def _write_csv(path, rows):
         w.writerows(rows)
 
 
+#: Suffix of the ``--auto-size`` rows.
+AUTO_SUFFIX = " (auto size)"
+
+
+def with_auto_size(runs):
+    """``runs`` followed by each run again with ``kernel_size="auto"``, labelled with :data:`AUTO_SUFFIX`.
+
+    Examples
+    --------
+    >>> with_auto_size([("xu2010", "xu2010", {})])
+    [('xu2010', 'xu2010', {}), ('xu2010 (auto size)', 'xu2010', {'kernel_size': 'auto'})]
+    """
+    return list(runs) + [(label + AUTO_SUFFIX, name, {**params, "kernel_size": "auto"}) for label, name, params in runs]
+
+
+def auto_size_lines(rows):
+    """Per method with ``(auto size)`` rows: mean PSNR of auto size minus true size (same cases) and the sizes.
+
+    Examples
+    --------
+    >>> r = [{"method": "m", "image": "a", "kernel": "k", "kernel_size": 13, "shift_psnr": 30.0, "error": "",
+    ...       "size_used": 13, "size_cap": 63},
+    ...      {"method": "m (auto size)", "image": "a", "kernel": "k", "kernel_size": 13, "shift_psnr": 29.5,
+    ...       "error": "", "size_used": 17, "size_cap": 63}]
+    >>> auto_size_lines(r)
+    ['m: auto size -0.50 dB vs true size over 1 cases (auto size mean 17.0, true 13.0; larger in 100%, smaller in 0%; over a quarter of the image: 0)']
+    """
+    by = {(r["image"], r["kernel"], r["method"]): r for r in rows}
+    out = []
+    for method in dict.fromkeys(r["method"] for r in rows):
+        if not method.endswith(AUTO_SUFFIX):
+            continue
+        base = method.removesuffix(AUTO_SUFFIX)
+        pairs = [(by[(r["image"], r["kernel"], base)], r) for r in rows if r["method"] == method and not r["error"]
+                 and (r["image"], r["kernel"], base) in by and not by[(r["image"], r["kernel"], base)]["error"]]
+        if not pairs:
+            continue
+        d = np.mean([a["shift_psnr"] - t["shift_psnr"] for t, a in pairs])
+        used = np.array([a["size_used"] for _, a in pairs], dtype=float)
+        true = np.array([a["kernel_size"] for _, a in pairs], dtype=float)
+        over = sum(a["size_used"] > a["size_cap"] for _, a in pairs)
+        out.append(f"{base}: auto size {d:+.2f} dB vs true size over {len(pairs)} cases (auto size mean "
+                   f"{used.mean():.1f}, true {true.mean():.1f}; larger in {100 * np.mean(used > true):.0f}%, smaller "
+                   f"in {100 * np.mean(used < true):.0f}%; over a quarter of the image: {over})")
+    return out
+
+
 def _family_text(family):
     return {"levin": "the 8 Levin kernels (13-27 px)", "lai": "the 4 Lai 2016 kernels (31-75 px)",
             "shen": "8 random camera-shake kernels per image (13-27 px, Shen et al. 2018)"}[family]
@@ -784,10 +839,14 @@ def main(argv=None):
     p.add_argument("--pad", type=float, default=DETECTION_PAD,
                    help=f"frame around each image for the face measures, fraction of its side (default {DETECTION_PAD})")
     p.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
+    p.add_argument("--auto-size", action="store_true",
+                   help="also run every method with kernel_size='auto' (rows 'METHOD (auto size)')")
     args = p.parse_args(argv)
     if args.data is None:
         p.error("--data is required (the shared data folder, e.g. ../shared/data)")
     runs, notes = entries(args.methods)
+    if args.auto_size:
+        runs = with_auto_size(runs)
     for n in notes:
         print(f"note: {n}")
     faces, why = _faces_api()
@@ -811,7 +870,8 @@ def main(argv=None):
                 n_img = len({r["image"] for r in rows})
                 no_face = len({r["image"] for r in rows if not r["sharp_face"]})
                 title = (f"Face methods: {set_name} ({n_img} images) x {_family_text(family)}, sigma 0.01 + 8-bit, "
-                         f"kernel size = true size; {machine()}, {args.jobs} jobs")
+                         f"kernel size = true size" + (" ('auto size' rows: estimated)" if args.auto_size else "")
+                         + f"; {machine()}, {args.jobs} jobs")
                 print("\n" + title)
                 table = summarise(rows)
                 print(format_table(table, markdown=args.markdown))
@@ -819,6 +879,8 @@ def main(argv=None):
                     print(f"\nFace measures on the {n_img - no_face} images whose sharp face dlib detects"
                           + (f" ({no_face} without)." if no_face else "."))
                 for line in targets(table, [label for label, name, _ in runs if is_face_method(name)]):
+                    print(("- " if args.markdown else "") + line)
+                for line in auto_size_lines(rows):
                     print(("- " if args.markdown else "") + line)
                 for line in failures(rows):
                     print(line)

@@ -166,7 +166,7 @@ def deconvolve(image, kernel, method="hyper_laplacian", *, device="auto", **para
     return _back(out, image)
 
 
-def deblur(image, method, *, kernel_size=None, device="auto", rng=None, **params) -> DeblurResult:
+def deblur(image, method, *, kernel_size="auto", device="auto", rng=None, **params) -> DeblurResult:
     """Blind deblurring: estimate the kernel and the sharp image together.
 
     Parameters
@@ -174,25 +174,40 @@ def deblur(image, method, *, kernel_size=None, device="auto", rng=None, **params
     image : ndarray of shape (M, N) or (M, N, C)
     method : str
         A blind method from :func:`methods`; unknown names list the valid ones.
-    kernel_size : int, optional
-        Odd upper bound on the kernel size (each method has its default).
+    kernel_size : "auto", int or None
+        Side of the kernel's window in pixels. ``"auto"`` (default): estimated
+        from the image (the blur's extent measured by a quick probe estimation,
+        plus 2 pixels, at most a quarter of the smaller side; see
+        :func:`classicdeblur.blind.kernel_size.estimate_kernel_size`). An odd
+        integer: that size. ``None``: the method's fixed default (31, or a
+        quarter of the smaller side when less).
     device : {"auto", "cpu", "gpu"}
     rng : int or numpy.random.Generator, optional
         Seed for any random choice, so runs reproduce.
     **params
         Parameters of the method. Face methods (``exemplar``, ``anwar2018``,
         ``tian2015``) run on whole photos too and also take ``face_box``
-        ``(x, y, w, h)``, ``faces`` (``"largest"`` or ``"all"``) and
-        ``context`` (see :func:`classicdeblur.blind.photo.deblur_photo`).
+        ``(x, y, w, h)``, ``faces`` (``"largest"`` or ``"all"``), ``context``
+        and ``require_face`` (see :func:`classicdeblur.blind.photo.deblur_photo`).
 
     Returns
     -------
     DeblurResult
+        ``info["kernel_size"]`` is the size used and ``info["kernel_size_source"]``
+        says where it came from (``"auto"``, ``"given"`` or ``"default"``); with
+        ``"auto"``, ``info["kernel_size_estimate"]`` holds the estimate's details.
 
     Raises
     ------
     ValueError
         Unknown method, or a kernel size that is even or larger than the image.
+    NoFaceError
+        A face method with ``require_face=True`` found no face.
+
+    Warns
+    -----
+    UserWarning
+        A face method found no face and estimated the kernel on the whole image.
     """
     reg = _blind()
     fn = reg.get(method)
@@ -200,12 +215,15 @@ def deblur(image, method, *, kernel_size=None, device="auto", rng=None, **params
     face = bool(meta.get("face"))
     # a face method runs through the whole-photo path, which takes these itself;
     # renamed keywords are mapped (with a warning) by the method
-    skip = set(meta.get("renamed", ())) | ({"faces", "context", "face_box"} if face else set())
+    skip = set(meta.get("renamed", ())) | ({"faces", "context", "face_box", "require_face"} if face else set())
     check_params(fn, f"blind method {method!r}", {k: v for k, v in params.items() if k not in skip},
                  reserved=("kernel_size", "rng", "target"))
     image = check_image(image)
     check_blind_shape(image.shape)
-    if kernel_size is not None:
+    auto = isinstance(kernel_size, str)
+    if auto and kernel_size != "auto":
+        raise InvalidKernelError(f"kernel_size must be 'auto' or an odd integer >= 3; got {kernel_size!r}")
+    if kernel_size is not None and not auto:
         if int(kernel_size) % 2 == 0 or int(kernel_size) < 3:
             raise InvalidKernelError(f"kernel_size must be odd and at least 3; got {kernel_size}")
         if kernel_size > min(image.shape[:2]):
@@ -214,6 +232,13 @@ def deblur(image, method, *, kernel_size=None, device="auto", rng=None, **params
             )
     dev, xp, x = _on_device(image, device)
     t0 = time.perf_counter()
+    source, estimate = ("given" if kernel_size is not None else "default"), None
+    if auto:
+        from .blind.kernel_size import estimate_kernel_size
+
+        engine = params.get("engine", "auto")
+        kernel_size, estimate = estimate_kernel_size(x, engine="auto" if engine == "cuda" else engine)
+        source = "auto"
     if face:
         # a face method on any photo: kernel from the face region, the whole photo restored
         from .blind.photo import deblur_photo
@@ -222,5 +247,9 @@ def deblur(image, method, *, kernel_size=None, device="auto", rng=None, **params
     else:
         out, kernel, info = fn(x, kernel_size=kernel_size, rng=np.random.default_rng(rng), **params)
     info = {"method": method, "device": dev, "params": dict(params), **info}
+    info["kernel_size"] = int(kernel.shape[0])
+    info["kernel_size_source"] = source
+    if estimate is not None:
+        info["kernel_size_estimate"] = estimate
     info["seconds"] = time.perf_counter() - t0
     return DeblurResult(_back(out, image), backend.to_numpy(kernel), info)

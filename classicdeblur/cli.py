@@ -58,6 +58,16 @@ def _face_box(text):
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _kernel_size(text):
+    """``auto`` or an odd whole number of pixels (checked further once the image is read)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or an odd number of pixels, got {text!r}") from None
+
+
 def _pixel_count(text):
     """A positive whole number of pixels, ``5e8`` notation allowed."""
     from ._validation import _as_pixel_count
@@ -110,17 +120,23 @@ which method:
   unknown blur, face photo       -m anwar2018  best on the face benchmarks (~1 s at 256 px)
                                  -m exemplar   best on very large blur (~4 s)
   unknown blur, any subject      -m xu2010     fastest blind method; -m cho2009 also good
-  'classicdeblur methods' lists every method.
+  neither --method nor --kernel: anwar2018 when a face is found on the photo, else
+  xu2010 (said on stderr). 'classicdeblur methods' lists every method.
 
-kernel size (--kernel-size, blind methods): an odd bound in pixels on the blur's
-  extent; give at least the longest streak you see. Too small cannot hold the blur,
-  too large is slower and less stable. Default: 31, or a quarter of the smaller image
-  side when that is less. Blind methods need images of at least 12x12 pixels.
+kernel size (--kernel-size, blind methods): the side in pixels of the window the
+  kernel is estimated in. Default 'auto': the blur's extent, measured by a quick
+  probe estimation, plus 2 pixels, at most a quarter of the smaller image side
+  (-v shows it). An odd number overrides it: at least the longest streak you see.
+  Too small cannot hold the blur, too large is slower and less stable. Blind methods
+  need images of at least 12x12 pixels.
 
-faces: face methods (exemplar, anwar2018, tian2015) find the face with dlib (on the
-  photo, then on a quick xu2010 deblur), estimate the kernel on it and restore the
-  whole photo. No face found is an error: give --face-box X,Y,W,H (pixels, clipped
-  to the image), or --face-box whole for a face crop. Other methods need no face.
+faces: face methods (exemplar, anwar2018, tian2015) find the face with dlib (HOG,
+  then the CNN detector on small copies of the photo, then both on a quick xu2010
+  deblur), estimate the kernel on it and restore the whole photo. No face found: the
+  kernel is estimated on the whole image, with a warning (an image of at most 512
+  pixels is taken to be a face crop); --require-face makes it an error instead.
+  --face-box X,Y,W,H (pixels, clipped to the image) gives the face, --face-box whole
+  says the image is a face crop. Other methods need no face.
 
 memory: images over --max-pixels (or $CLASSICDEBLUR_MAX_PIXELS; default 64000000)
   are refused from the file header, before decoding.
@@ -134,17 +150,23 @@ def _common_output(group):
                        help="output bit depth (default: that of the input)")
 
 
-def _algorithm_options(parser):
-    """The algorithm and backend options of ``run``, shared with ``batch``."""
+def _algorithm_options(parser, *, run=False):
+    """The algorithm and backend options of ``run`` (``run=True``: auto kernel size, --require-face), shared with
+    ``batch``."""
     g = parser.add_argument_group("algorithm")
     g.add_argument("-m", "--method", default=None,
                    help="method name (see 'classicdeblur methods'); default hyper_laplacian with --kernel")
     g.add_argument("-k", "--kernel", default=None,
                    help="known kernel for non-blind methods: a file, a bank name like levin:3, "
                         "or a recipe like motion:length=15,angle=30")
-    g.add_argument("--kernel-size", type=int, default=None,
-                   help="blind methods: odd bound on the blur's extent in pixels (default: 31, or a quarter "
-                        "of the smaller image side when less)")
+    if run:
+        g.add_argument("--kernel-size", type=_kernel_size, default=None, metavar="N|auto",
+                       help="blind methods: odd side of the kernel's window in pixels, or 'auto' (default: auto, "
+                            "estimated from the image, at most a quarter of the smaller side)")
+    else:
+        g.add_argument("--kernel-size", type=int, default=None,
+                       help="blind methods: odd bound on the blur's extent in pixels (default: 31, or a quarter "
+                            "of the smaller image side when less)")
     g.add_argument("-p", "--param", type=_param, action="append", default=[], metavar="KEY=VALUE",
                    help="method parameter, repeatable (e.g. -p lam=2000 -p alpha=0.5)")
     g.add_argument("--seed", type=int, default=None, help="random seed of blind methods (default: 0)")
@@ -154,6 +176,10 @@ def _algorithm_options(parser):
     g.add_argument("--face-box", type=_face_box, default=None, metavar="X,Y,W,H|whole",
                    help="face methods (and -p face_guided=True): where the face is, in pixels, when the detector "
                         "misses it (clipped to the image); 'whole' for a face crop")
+    if run:
+        g.add_argument("--require-face", action="store_true",
+                       help="face methods: stop with an error when no face is found (default: estimate the kernel on "
+                            "the whole image, with a warning)")
     g = parser.add_argument_group("backend")
     g.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto", help="where to compute")
 
@@ -171,13 +197,14 @@ def build_parser() -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help, formatter_class=fmt, parents=[quiet], **kw)
 
     r = add("run", "deblur an image (blind, or non-blind with --kernel)", epilog=_RUN_EPILOG,
-            description="Deblur one image: non-blind with a known --kernel, or blind with --method.")
+            description="Deblur one image: non-blind with a known --kernel, or blind with --method (default: "
+                        "anwar2018 when a face is found, else xu2010).")
     g = r.add_argument_group("input")
     g.add_argument("input", type=Path, help="blurred image (PNG, JPEG, TIFF, PGM/PPM, BMP)")
     g.add_argument("--max-pixels", type=_pixel_count, default=None, metavar="N",
                    help="refuse images with more pixels, checked from the file header before decoding, "
                         "e.g. 5e8 (default: $CLASSICDEBLUR_MAX_PIXELS, else 64000000)")
-    _algorithm_options(r)
+    _algorithm_options(r, run=True)
     g = r.add_argument_group("output")
     _common_output(g)
     g.add_argument("--save-kernel", type=Path, default=None,
@@ -360,22 +387,28 @@ def _report(args, *, method, kind, out, kernel, info, seconds, warnings_):
     face = None
     if "face_source" in info or "faces" in info:
         face = {"source": info.get("face_source"), "boxes": [list(b) for b in info.get("faces") or [] if b is not None],
-                "region": info.get("face_region")}
+                "region": info.get("face_region"),
+                "detectors": [d.get("detector") for d in info.get("face_detections") or []]}
     timings = {k: v for k, v in (info.get("timings") or {}).items() if isinstance(v, (int, float))}
     report = {
         "input": str(args.input), "output": str(out),
         "kernel_output": None if args.save_kernel is None else str(args.save_kernel),
         "method": method, "kind": kind, "device": info.get("device", args.device),
-        "kernel_size": list(kernel.shape), "face": face, "seconds": seconds, "timings": timings,
+        "kernel_size": list(kernel.shape), "kernel_size_source": info.get("kernel_size_source"), "face": face,
+        "seconds": seconds, "timings": timings,
         "warnings": warnings_,
     }
     if args.verbose:
         err = sys.stderr
         print(f"method: {method} ({kind}) on {report['device']}", file=err)
-        print(f"kernel size: {kernel.shape[1]}x{kernel.shape[0]}", file=err)
+        source = info.get("kernel_size_source")
+        extent = (info.get("kernel_size_estimate") or {}).get("extent")
+        print(f"kernel size: {kernel.shape[1]}x{kernel.shape[0]}" + (f" ({source}" + (
+            f": blur extent about {extent:g} px" if extent is not None else "") + ")" if source else ""), file=err)
         if face is not None:
             box = face["boxes"][0] if face["boxes"] else None
-            print(f"face: {face['source']}" + (f", box x,y,w,h = {','.join(map(str, box))}" if box else "")
+            found_by = f" ({face['detectors'][0]})" if face["detectors"] and face["detectors"][0] != "box" else ""
+            print(f"face: {face['source']}{found_by}" + (f", box x,y,w,h = {','.join(map(str, box))}" if box else "")
                   + (f", kernel estimated on rows {face['region'][0]}:{face['region'][1]}, "
                      f"columns {face['region'][2]}:{face['region'][3]}" if face["region"] else ""), file=err)
         stages = ", ".join(f"{k} {v:.2f}" for k, v in timings.items())
@@ -398,12 +431,13 @@ def _cmd_run(args) -> int:
     params = dict(args.param)
     method = args.method or ("hyper_laplacian" if args.kernel else None)
     kinds = {m.name: m.kind for m in api.methods()}
-    if method is None:
-        blind = [n for n, k in kinds.items() if k == "blind"]
-        raise ClassicDeblurError(
-            "give --kernel for non-blind deconvolution or --method with a blind method"
-            + (f" ({', '.join(blind)})" if blind else " (no blind method is installed yet)")
-        )
+    pick = method is None  # neither --method nor --kernel: chosen by looking for a face once the image is read
+    if pick:
+        from .blind.photo import DEFAULT_FACE_METHOD, DEFAULT_METHOD
+
+        # a face box, or a face required, says there is a face: the face method, without looking
+        pick = args.face_box is None and not args.require_face
+        method = DEFAULT_METHOD if pick else DEFAULT_FACE_METHOD
     if method not in kinds:
         raise ClassicDeblurError(f"unknown method {method!r}; choose from: {', '.join(sorted(kinds))}")
     blind = kinds[method] == "blind"
@@ -422,6 +456,12 @@ def _cmd_run(args) -> int:
             _face_box_for(method, params, args.face_box)
         if args.pixel_screening:
             params["pixel_screening"] = True
+    if args.require_face:
+        if not blind or not api._blind().meta(method).get("face"):
+            faces = [m.name for m in api.methods("blind") if api._blind().meta(m.name).get("face")]
+            raise ClassicDeblurError(f"--require-face is for the face methods ({', '.join(faces)}); "
+                                     f"{method!r} looks for no face")
+        params["require_face"] = True
     out = args.output or _default_output(args.input, "deblurred")
     _check_outputs(args, out, args.save_kernel)
     seconds = {}
@@ -430,7 +470,7 @@ def _cmd_run(args) -> int:
         t0 = time.perf_counter()
         data = read_image(args.input)  # the limit is checked from the header, before decoding
         if blind:
-            check_blind_shape(data.image.shape, args.kernel_size)
+            check_blind_shape(data.image.shape, None if args.kernel_size == "auto" else args.kernel_size)
             if args.face_box is not None:
                 from .faces.detect import check_box
 
@@ -439,10 +479,20 @@ def _cmd_run(args) -> int:
         else:
             kernel = api.resolve_kernel(args.kernel)
         seconds["read"] = time.perf_counter() - t0
+        if pick:
+            from .blind.photo import default_method
+
+            t0 = time.perf_counter()
+            with Progress(f"looking for a face in {args.input.name}", enabled=not args.quiet):
+                method, _, why = default_method(data.image)
+            seconds["choose"] = time.perf_counter() - t0
+            if not args.quiet:
+                print(f"classicdeblur: no --method given: {why}, using {method}", file=sys.stderr)
         t0 = time.perf_counter()
         with Progress(f"{method} on {args.input.name}", enabled=not args.quiet):
             if blind:
-                res = api.deblur(data.image, method, kernel_size=args.kernel_size, device=args.device,
+                size = "auto" if args.kernel_size is None else args.kernel_size
+                res = api.deblur(data.image, method, kernel_size=size, device=args.device,
                                  rng=0 if args.seed is None else args.seed, **params)
                 image, kernel, info = res.image, res.kernel, res.info
             else:

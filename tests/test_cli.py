@@ -87,7 +87,7 @@ def test_never_overwrites_input(capsys, blurred_png):
         (lambda d: None, ["ok.png", "-k", "nosuch:1"], "nosuch"),
         (lambda d: None, ["ok.png", "-k", "levin:3", "-m", "nosuch"], "choose from"),
         (lambda d: None, ["ok.png", "-k", "levin:3", "-p", "bogus=1"], "bogus"),
-        (lambda d: None, ["ok.png"], "--kernel"),
+        (lambda d: None, ["ok.png", "--kernel-size", "x"], "'auto' or an odd number"),
         (lambda d: None, ["ok.png", "-k", "levin:3", "--kernel-size", "9"], "--kernel-size applies to blind"),
         (lambda d: None, ["ok.png", "-k", "levin:3", "--seed", "1"], "--seed applies to blind"),
         (lambda d: None, ["ok.png", "-k", "levin:3", "--max-pixels", "100"], "limit"),

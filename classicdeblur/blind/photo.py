@@ -2,10 +2,13 @@
 
 A face method expects a face crop. Given a photo, :func:`deblur_photo`
 
-1. finds the face: the user's ``face_box``; else dlib's detector on the
-   blurred photo (upsampling 1, then 2); else the detector on a first quick
-   deblur (``xu2010``, which needs no face); else
-   :class:`~classicdeblur.errors.NoFaceError`;
+1. finds the faces: the user's ``face_box``; else
+   :func:`~classicdeblur.faces.detect.find_faces` on the blurred photo (dlib's
+   HOG detector, upsampling 1 then 2; then dlib's CNN detector on small copies
+   of the photo, far more robust to blur); else the same on a first quick
+   deblur (``xu2010``, which needs no face). Every face found is reported in
+   ``info["face_detections"]`` (box, detector, score) and every step tried, with
+   its time, in ``info["face_search"]``;
 2. crops the face region (the largest face's box grown ``context`` times,
    plus a kernel's margin) -- or, with ``faces="all"``, the region covering
    every detected face, so that one shared kernel is estimated from all of
@@ -23,9 +26,24 @@ When the face already fills most of the image (a face crop), the method runs
 on the image as it is; ``face_box="whole"`` says so without detection (a face
 crop too blurred for the detector). A flat image goes to the method as it is
 (the framework returns it with a delta kernel and a warning).
+
+**No face found**: the method estimates the kernel on the whole image, as with
+``face_box="whole"``, with a one-line :class:`UserWarning` and
+``info["face_source"] = "none"``; an image of at most :data:`CROP_SIDE` pixels
+on its long side is taken to be a face crop (the warning says so).
+``require_face=True`` raises :class:`~classicdeblur.errors.NoFaceError`
+instead.
+
+:func:`default_method` is the method that ``classicdeblur run`` picks when none
+is given: :data:`DEFAULT_FACE_METHOD` when a face is found on the photo, else
+:data:`DEFAULT_METHOD`.
 """
 
 from __future__ import annotations
+
+import hashlib
+import time
+import warnings
 
 import numpy as np
 
@@ -34,10 +52,17 @@ from ..errors import NoFaceError
 from . import registry
 from .framework import FLAT_STD, default_kernel_size, gray
 
-__all__ = ["deblur_photo", "face_region"]
+__all__ = ["CROP_SIDE", "DEFAULT_FACE_METHOD", "DEFAULT_METHOD", "deblur_photo", "default_method", "face_region",
+           "find_photo_faces"]
 
 #: Above this share of the image area, a face box means the image is a face crop.
 CROP_SHARE = 0.12
+#: An image without a detected face and at most this long side is taken to be a face crop.
+CROP_SIDE = 512
+#: The method ``classicdeblur run`` uses on a photo with a face (best on faces-256 in the README tables).
+DEFAULT_FACE_METHOD = "anwar2018"
+#: The method ``classicdeblur run`` uses when no face is found (the best general method there).
+DEFAULT_METHOD = "xu2010"
 
 
 def face_region(box, shape, *, context=2.0, margin=0):
@@ -67,26 +92,118 @@ def _union(boxes):
     return (x0, y0, x1 - x0, y1 - y0)
 
 
-def _find_faces(lum, face_box, kernel_size):
-    """Boxes of the faces to use and how they were found."""
-    from ..faces.detect import check_box, detect_faces
+_SEARCH_CACHE: dict = {}
 
-    if face_box is not None:
-        return [check_box(face_box, lum.shape)], "box"
-    for upsample in (1, 2):
-        found = detect_faces(lum, upsample=upsample)
-        if found:
-            return [f.box for f in found], "detected"
+
+def _search(lum):
+    """:func:`~classicdeblur.faces.detect.find_faces` on ``lum``, remembered for the last image.
+
+    ``classicdeblur run`` without a method looks for a face to choose one, and the
+    face method then looks again on the same photo: the second search is free.
+    """
+    from ..faces.detect import find_faces
+
+    key = (lum.shape, str(lum.dtype), hashlib.sha1(np.ascontiguousarray(lum).tobytes()).hexdigest())
+    if key not in _SEARCH_CACHE:
+        _SEARCH_CACHE.clear()
+        _SEARCH_CACHE[key] = find_faces(lum)
+    faces, attempts = _SEARCH_CACHE[key]
+    return list(faces), [dict(a) for a in attempts]
+
+
+def _described(faces, image):
+    return [{"box": tuple(int(v) for v in f.box), "detector": f.detector, "score": float(f.score), "image": image}
+            for f in faces]
+
+
+def find_photo_faces(image, *, kernel_size=None, quick=True):
+    """Find the faces of a blurred photo: on the photo, then on a first quick deblur.
+
+    Parameters
+    ----------
+    image : ndarray of shape (M, N) or (M, N, C)
+        Float in [0, 1], NumPy or CuPy.
+    kernel_size : int, optional
+        Kernel size of the quick deblur.
+    quick : bool
+        Look on a first quick deblur (``xu2010``) when nothing is found on the photo.
+
+    Returns
+    -------
+    detections : list of dict
+        Largest face first: ``box`` (x, y, w, h), ``detector`` (``"hog"`` or
+        ``"cnn"``), ``score`` and ``image`` (``"photo"`` or ``"first deblur"``).
+    source : str
+        ``"detected"``, ``"detected after a first deblur"`` or ``"none"``.
+    attempts : list of dict
+        Every step tried with its time (see :func:`~classicdeblur.faces.detect.find_faces`).
+
+    Examples
+    --------
+    >>> found, source, attempts = find_photo_faces(np.full((64, 64), 0.5), quick=False)
+    >>> found, source, [a["detector"] for a in attempts]
+    ([], 'none', ['hog', 'hog', 'cnn', 'cnn'])
+    """
+    lum = np.clip(backend.to_numpy(gray(image)), 0, 1)
+    faces, attempts = _search(lum)
+    for a in attempts:
+        a["image"] = "photo"
+    if faces:
+        return _described(faces, "photo"), "detected", attempts
+    if not quick:
+        return [], "none", attempts
+    from ..faces.detect import find_faces
+
     # a first quick deblur by a method that needs no face (through the registry)
-    quick, _, _ = registry().get("xu2010")(lum, kernel_size=kernel_size, rng=np.random.default_rng(0))
-    found = detect_faces(quick, upsample=2)
+    t0 = time.perf_counter()
+    first, _, _ = registry().get(DEFAULT_METHOD)(lum, kernel_size=default_kernel_size(lum.shape, kernel_size),
+                                                 rng=np.random.default_rng(0))
+    attempts.append({"detector": f"first deblur ({DEFAULT_METHOD})", "image": "photo", "found": 0,
+                     "seconds": time.perf_counter() - t0})
+    faces, more = find_faces(first)
+    attempts += [{**a, "image": "first deblur"} for a in more]
+    if faces:
+        return _described(faces, "first deblur"), "detected after a first deblur", attempts
+    return [], "none", attempts
+
+
+def default_method(image):
+    """The blind method for ``image`` when the user names none, the faces found and why.
+
+    :data:`DEFAULT_FACE_METHOD` when a face is found on the photo (no quick
+    deblur), else :data:`DEFAULT_METHOD`.
+
+    Returns
+    -------
+    method : str
+    detections : list of dict
+        As :func:`find_photo_faces` returns them.
+    reason : str
+        One line, e.g. ``"a face was found (cnn)"``.
+
+    Examples
+    --------
+    >>> default_method(np.full((64, 64), 0.5))[0::2]
+    ('xu2010', 'no face was found')
+    """
+    found, _, _ = find_photo_faces(image, quick=False)
     if found:
-        return [f.box for f in found], "detected after a first deblur"
-    raise NoFaceError()
+        n = len(found)
+        what = "a face was" if n == 1 else f"{n} faces were"
+        return DEFAULT_FACE_METHOD, found, f"{what} found ({found[0]['detector']})"
+    return DEFAULT_METHOD, [], "no face was found"
+
+
+def _no_face_message(shape):
+    m, n = int(shape[0]), int(shape[1])
+    what = (f"the {n}x{m} image is taken to be a face crop" if max(m, n) <= CROP_SIDE
+            else f"the kernel is estimated on the whole {n}x{m} image")
+    return (f"no face found: {what}; give the face's box (--face-box X,Y,W,H, face_box= in Python), "
+            "or require a face (--require-face, require_face=True) to stop instead")
 
 
 def deblur_photo(image, method, *, kernel_size=None, rng=None, face_box=None, faces="largest", context=2.0,
-                 **params):
+                 require_face=False, **params):
     """Run the face method ``method`` on the face region of ``image`` and restore the whole image.
 
     Parameters
@@ -106,6 +223,9 @@ def deblur_photo(image, method, *, kernel_size=None, rng=None, face_box=None, fa
         covering every detected face.
     context : float
         How many times the face box is grown to make the crop.
+    require_face : bool
+        Raise :class:`~classicdeblur.errors.NoFaceError` when no face is found,
+        instead of estimating on the whole image with a warning.
     **params
         Parameters of the method.
 
@@ -113,8 +233,17 @@ def deblur_photo(image, method, *, kernel_size=None, rng=None, face_box=None, fa
     -------
     image, kernel, info
         As the method returns them, with ``info["face_region"]`` (the crop,
-        ``None`` for a face crop), ``info["faces"]`` (the boxes) and
-        ``info["face_source"]``.
+        ``None`` for a face crop or the whole image), ``info["faces"]`` (the
+        boxes), ``info["face_detections"]`` (box, detector, score, image of
+        each face found), ``info["face_search"]`` (each detection step and its
+        seconds) and ``info["face_source"]`` (``"box"``, ``"detected"``,
+        ``"detected after a first deblur"``, ``"whole image"`` or ``"none"``).
+
+    Warns
+    -----
+    UserWarning
+        No face was found (and ``require_face`` is False): the kernel is
+        estimated on the whole image.
     """
     from ..faces.detect import check_box
 
@@ -127,21 +256,35 @@ def deblur_photo(image, method, *, kernel_size=None, rng=None, face_box=None, fa
         out, k, info = fn(image, kernel_size=size, rng=rng, **params)
         info.update(face_region=None, faces=[], face_source="whole image")
         return out, k, info
-    boxes, source = _find_faces(lum, face_box, size)
+    if face_box is not None:
+        found, source, attempts = [{"box": check_box(face_box, lum.shape), "detector": "box", "score": float("nan"),
+                                    "image": "photo"}], "box", []
+    else:
+        found, source, attempts = find_photo_faces(image, kernel_size=size)
+    if not found:
+        if require_face:
+            raise NoFaceError()
+        warnings.warn(_no_face_message(lum.shape), UserWarning, stacklevel=3)
+        out, k, info = fn(image, kernel_size=size, rng=rng, **params)
+        info.update(face_region=None, faces=[], face_source="none", face_detections=[], face_search=attempts)
+        return out, k, info
+    boxes = [f["box"] for f in found]
+    report = {"faces": boxes, "face_source": source, "face_detections": found, "face_search": attempts}
     box = boxes[0] if faces == "largest" else _union(boxes)
+    # the method locates the face itself after the HOG detector found it on the photo (as it would);
+    # a box found otherwise (the user's, the CNN's, on the first deblur) is given to it
+    hint = None if (found[0]["detector"], found[0]["image"]) == ("hog", "photo") else boxes[0]
     area = box[2] * box[3]
     if area >= CROP_SHARE * lum.size:
-        out, k, info = fn(image, kernel_size=size, rng=rng, **_with_box(params, face_box))
-        info.update(face_region=None, faces=boxes, face_source=source)
+        out, k, info = fn(image, kernel_size=size, rng=rng, **_with_box(params, hint))
+        info.update(face_region=None, **report)
         return out, k, info
     top, bottom, left, right = face_region(box, lum.shape, context=context, margin=size)
     crop = image[top:bottom, left:right]
-    local = None if face_box is None else check_box(face_box, lum.shape)
-    if local is not None:
-        local = (local[0] - left, local[1] - top, local[2], local[3])
+    local = None if hint is None else (hint[0] - left, hint[1] - top, hint[2], hint[3])
     # the kernel from the crop, the whole photo restored by the method's own final step
     out, k, info = fn(crop, kernel_size=size, rng=rng, target=image, **_with_box(params, local))
-    info.update(face_region=(top, bottom, left, right), faces=boxes, face_source=source)
+    info.update(face_region=(top, bottom, left, right), **report)
     return out, k, info
 
 

@@ -1,7 +1,9 @@
 """Face detection, 68-point landmarks and identity embeddings (dlib).
 
 * detection: dlib's HOG frontal face detector (Dalal & Triggs 2005, as trained by
-  King 2015), optionally on an upsampled image;
+  King 2015), optionally on an upsampled image, or dlib's CNN face detector (max-margin
+  object detection, King 2015), far more robust to blur and far slower on a CPU;
+  :func:`find_faces` tries HOG first and the CNN on small copies of the image after it;
 * landmarks: the 68-point iBUG layout (Sagonas et al. 2013) from dlib's regression
   tree ensemble (Kazemi & Sullivan, CVPR 2014): jaw 0-16, brows 17-26, nose 27-35,
   eyes 36-47, mouth 48-67; coordinates are ``(x, y)`` image pixels;
@@ -29,14 +31,31 @@ from ..errors import InvalidImageError, InvalidParameterError
 from . import models
 
 __all__ = [
+    "CNN_MAX_SIDE",
+    "CNN_SIDE",
+    "DETECTORS",
     "Face",
     "check_box",
+    "cnn_sides",
     "detect_faces",
+    "find_faces",
     "face_embedding",
     "face_landmarks",
     "identity_distance",
     "to_uint8",
 ]
+
+
+#: The detectors of :func:`detect_faces`.
+DETECTORS = ("hog", "cnn")
+#: Long side (pixels) of the first copy of an image that :func:`find_faces` shows the CNN detector.
+CNN_SIDE = 160
+#: :func:`find_faces` never shows the CNN detector a copy with a longer side than this.
+CNN_MAX_SIDE = 1024
+#: A CNN (MMOD) box moved right and down by these shares of its width and grown by the last factor is
+#: framed like a HOG box, as the landmark predictor expects (medians over 232 sharp CelebA faces of
+#: identities 40-99 that both detectors found).
+_CNN_TO_HOG = (0.05, 0.05, 1.05)
 
 
 @dataclass(eq=False)
@@ -52,11 +71,15 @@ class Face:
         a box given by the user.
     landmarks : ndarray of shape (68, 2)
         float64 ``(x, y)`` pixel coordinates in iBUG order.
+    detector : str
+        ``"hog"`` or ``"cnn"`` (the CNN's box is reframed like a HOG box), ``"box"``
+        for a box given by the user.
     """
 
     box: tuple
     score: float
     landmarks: np.ndarray = field(repr=False)
+    detector: str = "hog"
 
     @property
     def eyes(self) -> np.ndarray:
@@ -155,7 +178,43 @@ def _points(shape) -> np.ndarray:
     return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
 
 
-def detect_faces(image, *, upsample=1, threshold=0.0) -> list:
+def _cnn_rect(rect, factor):
+    """A CNN detection in a copy scaled by ``factor`` as a HOG-framed dlib rectangle of the image."""
+    dx, dy, grow = _CNN_TO_HOG
+    w = (rect.right() - rect.left() + 1) / factor
+    h = (rect.bottom() - rect.top() + 1) / factor
+    cx = (rect.left() + rect.right() + 1) / (2 * factor) + dx * w
+    cy = (rect.top() + rect.bottom() + 1) / (2 * factor) + dy * w
+    w, h = w * grow, h * grow
+    left, top = round(cx - w / 2), round(cy - h / 2)
+    return models.dlib_module().rectangle(left, top, left + max(round(w), 1) - 1, top + max(round(h), 1) - 1)
+
+
+def _faces(u8, found):
+    """``Face`` objects for ``[(dlib rectangle, score, detector)]``, largest first.
+
+    The landmarks are predicted on the rectangle as found; the box is clipped to the image.
+    """
+    predictor = models.shape_predictor(68)
+    faces = [Face(_clip_box(r.left(), r.top(), r.right(), r.bottom(), u8.shape), float(score),
+                  _points(predictor(u8, r)), detector) for r, score, detector in found]
+    faces.sort(key=lambda f: (-f.box[2] * f.box[3], -f.score))
+    return faces
+
+
+def _resized(u8, side):
+    """``u8`` scaled so that its long side is ``side`` (area when shrinking, bilinear when growing) and the factor."""
+    import cv2
+
+    f = side / max(u8.shape[:2])
+    if f == 1:
+        return u8, 1.0
+    size = (max(1, round(u8.shape[1] * f)), max(1, round(u8.shape[0] * f)))
+    out = cv2.resize(u8, size, interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
+    return np.ascontiguousarray(out), size[0] / u8.shape[1]
+
+
+def detect_faces(image, *, upsample=1, threshold=0.0, detector="hog") -> list:
     """Detect frontal faces and their 68 landmarks, largest face first.
 
     Parameters
@@ -163,9 +222,15 @@ def detect_faces(image, *, upsample=1, threshold=0.0) -> list:
     image : ndarray (M, N) or (M, N, C)
         Floats in [0, 1].
     upsample : int
-        Times the image is doubled before detection (finds faces down to ~40 px with 1).
+        Times the image is doubled before detection (HOG: finds faces down to ~40 px
+        with 1; CNN: down to ~80 px with 0, ~40 px with 1).
     threshold : float
-        Detector score threshold; lower (e.g. -0.5) finds more faces, and more false ones.
+        Detector score threshold; lower (e.g. -0.5) finds more faces, and more false
+        ones. The CNN detector reports only scores above 0.
+    detector : {"hog", "cnn"}
+        dlib's HOG detector, or its CNN detector: far more robust to blur, and about
+        a second per 256x256 pixels on a CPU (see :func:`find_faces` for a cheap way
+        to use it). CNN boxes are reframed like HOG boxes for the landmark predictor.
 
     Returns
     -------
@@ -181,19 +246,105 @@ def detect_faces(image, *, upsample=1, threshold=0.0) -> list:
     --------
     >>> from classicdeblur.io import read_image
     >>> faces = detect_faces(read_image("tests/data/astronaut_sharp.png").image)
-    >>> len(faces), faces[0].landmarks.shape
-    (1, (68, 2))
+    >>> len(faces), faces[0].landmarks.shape, faces[0].detector
+    (1, (68, 2), 'hog')
     """
     upsample = check_count("upsample", upsample, 0)
+    if detector not in DETECTORS:
+        raise InvalidParameterError(f"unknown face detector {detector!r}; choose from: {', '.join(DETECTORS)}")
     u8 = to_uint8(image)
-    predictor = models.shape_predictor(68)
+    if detector == "cnn":
+        found = [(_cnn_rect(d.rect, 1.0), d.confidence, "cnn")
+                 for d in models.cnn_detector()(u8, upsample) if d.confidence >= threshold]
+        return _faces(u8, found)
     rects, scores, _ = models.detector().run(u8, upsample, float(threshold))
-    faces = []
-    for r, s in zip(rects, scores):
-        pts = _points(predictor(u8, r))
-        faces.append(Face(_clip_box(r.left(), r.top(), r.right(), r.bottom(), u8.shape), float(s), pts))
-    faces.sort(key=lambda f: (-f.box[2] * f.box[3], -f.score))
-    return faces
+    return _faces(u8, [(r, s, "hog") for r, s in zip(rects, scores)])
+
+
+def cnn_sides(shape) -> list:
+    """Long sides of the copies of an image of ``shape`` that :func:`find_faces` shows the CNN detector.
+
+    :data:`CNN_SIDE`, doubled while shorter than the image, then the image's own
+    long side (never more than :data:`CNN_MAX_SIDE`); a small image (long side at
+    most :data:`CNN_SIDE`) is also shown at twice :data:`CNN_SIDE`. The CNN finds
+    faces of about 80 pixels and more in each copy: the first copy finds faces
+    that fill half of the image, each next one faces half as large.
+
+    Examples
+    --------
+    >>> cnn_sides((128, 128)), cnn_sides((256, 256)), cnn_sides((710, 947)), cnn_sides((3000, 4000))
+    ([160, 320], [160, 256], [160, 320, 640, 947], [160, 320, 640, 1024])
+    """
+    long = max(int(shape[0]), int(shape[1]))
+    if long <= CNN_SIDE:
+        return [CNN_SIDE, 2 * CNN_SIDE]
+    sides, side = [CNN_SIDE], CNN_SIDE
+    while side * 2 < min(long, CNN_MAX_SIDE):
+        side *= 2
+        sides.append(side)
+    if long > sides[-1]:
+        sides.append(min(long, CNN_MAX_SIDE))
+    return sides
+
+
+def find_faces(image, *, cnn=True, upsample=(1, 2)):
+    """Faces in a possibly blurred image: HOG first, then the CNN detector on small copies.
+
+    In order, stopping at the first that finds a face: the HOG detector with each
+    ``upsample`` (fast; misses most faces under strong blur), then the CNN detector
+    (``cnn=True``) on copies of the image scaled to each of :func:`cnn_sides`
+    (downscaling also shrinks the blur, and keeps the CNN's cost down: about 0.2 s
+    for the first copy on a CPU). On the ``faces-256`` benchmark faces blurred by
+    Levin's 8 kernels, HOG finds 91% of the faces and the chain 99.3%.
+
+    Parameters
+    ----------
+    image : ndarray (M, N) or (M, N, C)
+        Floats in [0, 1].
+    cnn : bool
+        Try the CNN detector when HOG finds nothing.
+    upsample : tuple of int
+        The HOG detector's upsampling steps, tried in order.
+
+    Returns
+    -------
+    faces : list of Face
+        The faces of the first step that found any (largest first; ``Face.detector``
+        says which detector), or ``[]``.
+    attempts : list of dict
+        One per step tried: ``detector``, ``upsample`` (HOG) or ``side`` (CNN),
+        ``found`` (count) and ``seconds``.
+
+    Examples
+    --------
+    >>> from classicdeblur.io import read_image
+    >>> faces, attempts = find_faces(read_image("tests/data/astronaut_sharp.png").image)
+    >>> [f.detector for f in faces], [(a["detector"], a["found"]) for a in attempts]
+    (['hog'], [('hog', 1)])
+    """
+    import time
+
+    u8 = to_uint8(image)
+    attempts = []
+    for up in upsample:
+        t0 = time.perf_counter()
+        faces = detect_faces(u8 / 255.0, upsample=up)
+        attempts.append({"detector": "hog", "upsample": int(up), "found": len(faces),
+                         "seconds": time.perf_counter() - t0})
+        if faces:
+            return faces, attempts
+    if not cnn:
+        return [], attempts
+    model = models.cnn_detector()
+    for side in cnn_sides(u8.shape):
+        t0 = time.perf_counter()
+        small, f = _resized(u8, side)
+        found = [(_cnn_rect(d.rect, f), d.confidence, "cnn") for d in model(small, 0)]
+        faces = _faces(u8, found)
+        attempts.append({"detector": "cnn", "side": side, "found": len(faces), "seconds": time.perf_counter() - t0})
+        if faces:
+            return faces, attempts
+    return [], attempts
 
 
 def face_landmarks(image, box) -> np.ndarray:

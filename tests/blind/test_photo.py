@@ -63,3 +63,106 @@ def test_all_faces_share_one_region_and_context_widens_it(photo):
     t3, b3, l3, r3 = wide.info["face_region"]
     assert (b3 - t3) > (b1 - t1) and (r3 - l3) > (r1 - l1)
     assert one.image.shape == wide.image.shape == blurred.shape
+
+
+# ----------------------------------------------------------------------------- no face, CNN faces, default method
+
+
+@pytest.fixture
+def no_detection(monkeypatch):
+    """Every face search finds nothing, at once (the detectors' cost is tested in tests/faces)."""
+    from classicdeblur.blind import photo
+    from classicdeblur.faces import detect
+
+    calls = []
+
+    def nothing(image, **kw):
+        calls.append(np.shape(image))
+        return [], [{"detector": "hog", "upsample": 1, "found": 0, "seconds": 0.0}]
+
+    monkeypatch.setattr(detect, "find_faces", nothing)
+    monkeypatch.setattr(photo, "_SEARCH_CACHE", {})
+    return calls
+
+
+@pytest.fixture(scope="module")
+def texture():
+    """A 64x64 blurred texture with no face."""
+    from scipy.ndimage import gaussian_filter
+
+    x = gaussian_filter(np.random.default_rng(5).random((64, 64)), 1.5)
+    x = (x - x.min()) / (x.max() - x.min())
+    return degrade(x, cd.resolve_kernel("motion:length=5,angle=0"), rng=1)
+
+
+def test_no_face_estimates_on_the_whole_image_with_a_warning(no_detection, texture):
+    with pytest.warns(UserWarning, match=r"^no face found: the 64x64 image is taken to be a face crop; .*--require-face"):
+        res = cd.deblur(texture, "anwar2018", kernel_size=5)
+    assert res.info["face_source"] == "none" and res.info["face_region"] is None and res.info["faces"] == []
+    assert res.image.shape == texture.shape and res.kernel.shape == (5, 5)
+    assert [a["image"] for a in res.info["face_search"]][-1] == "first deblur"
+    assert len(no_detection) == 2  # on the photo, then on the first deblur
+    # as if told the image is a face crop
+    whole = cd.deblur(texture, "anwar2018", kernel_size=5, face_box="whole")
+    assert np.array_equal(whole.kernel, res.kernel) and np.array_equal(whole.image, res.image)
+
+
+def test_require_face_restores_the_error(no_detection, texture):
+    from classicdeblur.errors import NoFaceError
+
+    with pytest.raises(NoFaceError, match="--face-box"):
+        cd.deblur(texture, "anwar2018", kernel_size=5, require_face=True)
+    with pytest.raises(ValueError, match="require_face"):
+        cd.deblur(texture, "xu2010", kernel_size=5, require_face=True)  # not a face method
+
+
+def test_no_face_message_says_crop_or_whole_image():
+    from classicdeblur.blind.photo import _no_face_message
+
+    assert "the 512x300 image is taken to be a face crop" in _no_face_message((300, 512))
+    big = _no_face_message((710, 947))
+    assert "the kernel is estimated on the whole 947x710 image" in big and "\n" not in big
+
+
+def test_a_face_found_by_the_cnn_is_reported_and_used():
+    from classicdeblur.io import read_image
+
+    sharp = read_image("tests/data/astronaut_sharp.png").image
+    blurred = degrade(sharp, cd.resolve_kernel("motion:length=21,angle=0"), rng=0)  # HOG misses this face
+    res = cd.deblur(blurred, "anwar2018", kernel_size=9)
+    (det,) = res.info["face_detections"]
+    assert det["detector"] == "cnn" and det["image"] == "photo" and res.info["face_source"] == "detected"
+    assert res.info["faces"] == [det["box"]]
+    assert [a["detector"] for a in res.info["face_search"]] == ["hog", "hog", "cnn"]
+
+
+def test_default_method_looks_for_a_face(texture):
+    from classicdeblur.blind.photo import default_method
+    from classicdeblur.io import read_image
+
+    method, found, why = default_method(read_image("tests/data/astronaut_sharp.png").image)
+    assert method == "anwar2018" and found[0]["detector"] == "hog" and why == "a face was found (hog)"
+    assert default_method(texture)[0::2] == ("xu2010", "no face was found")
+
+
+def test_cli_without_method_or_face(capsys, tmp_path, no_detection, texture):
+    from classicdeblur.cli import main
+    from classicdeblur.io import write_image
+
+    write_image(tmp_path / "t.png", texture)
+    code = main(["run", str(tmp_path / "t.png"), "--kernel-size", "5", "-q"])
+    assert code == 0 and capsys.readouterr().err == ""  # quiet: no note
+    code = main(["run", str(tmp_path / "t.png"), "--kernel-size", "5", "--overwrite"])
+    err = capsys.readouterr().err
+    assert code == 0 and "no --method given: no face was found, using xu2010" in err
+    # a face method on a photo without a face: one warning line; --require-face: one error line
+    code = main(["run", str(tmp_path / "t.png"), "-m", "anwar2018", "--kernel-size", "5", "--overwrite"])
+    warned = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert code == 0 and len(warned) == 1 and "no face found" in warned[0]
+    code = main(["run", str(tmp_path / "t.png"), "-m", "anwar2018", "--require-face", "--overwrite", "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: no face found") and len(err.strip().splitlines()) == 1
+    code = main(["run", str(tmp_path / "t.png"), "-m", "xu2010", "--require-face", "--overwrite"])
+    assert code == 2 and "--require-face is for the face methods" in capsys.readouterr().err
+    code = main(["run", str(tmp_path / "t.png"), "--kernel-size", "big"])
+    assert code == 2 and "'auto' or an odd number" in capsys.readouterr().err

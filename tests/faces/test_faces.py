@@ -252,3 +252,52 @@ def test_module_attributes():
     assert cf.structure_mask is structure.structure_mask and cf.Face is detect.Face
     with pytest.raises(AttributeError):
         cf.nope  # noqa: B018
+
+
+# ----------------------------------------------------------------------------- blur-robust detection (issue 14)
+
+
+@pytest.fixture(scope="module")
+def blurred_astronaut(astronaut):
+    """The astronaut under a 21-pixel horizontal streak: HOG misses the face, the CNN finds it."""
+    from classicdeblur.degrade import degrade
+    from classicdeblur.psf.generators import motion
+
+    return degrade(astronaut, motion(21, 0), rng=0)
+
+
+def test_cnn_detector_finds_the_sharp_face_like_hog(astronaut):
+    hog = detect.detect_faces(astronaut)[0]
+    cnn = detect.detect_faces(astronaut, upsample=0, detector="cnn")
+    assert len(cnn) == 1 and cnn[0].detector == "cnn" and cnn[0].score > 0
+    # the CNN box is reframed like a HOG box, so the landmarks agree
+    assert _iou(cnn[0].box, hog.box) > 0.6
+    assert np.abs(cnn[0].eyes - hog.eyes).max() < 6
+    with pytest.raises(InvalidParameterError, match="choose from: hog, cnn"):
+        detect.detect_faces(astronaut, detector="mmod")
+
+
+def test_find_faces_falls_back_to_the_cnn_on_blur(astronaut, blurred_astronaut):
+    assert detect.detect_faces(blurred_astronaut, upsample=1) == []
+    assert detect.detect_faces(blurred_astronaut, upsample=2) == []
+    faces, attempts = detect.find_faces(blurred_astronaut)
+    assert [f.detector for f in faces] == ["cnn"]
+    assert [(a["detector"], a.get("upsample", a.get("side"))) for a in attempts] == [("hog", 1), ("hog", 2),
+                                                                                    ("cnn", 160)]
+    assert all(a["seconds"] >= 0 for a in attempts) and attempts[-1]["found"] == 1
+    assert _iou(faces[0].box, detect.detect_faces(astronaut)[0].box) > 0.5
+    none, tried = detect.find_faces(np.full((60, 80), 0.5))
+    assert none == [] and [a.get("side") for a in tried if a["detector"] == "cnn"] == detect.cnn_sides((60, 80))
+    assert detect.find_faces(np.full((60, 80), 0.5), cnn=False)[1][-1]["detector"] == "hog"
+
+
+def test_cnn_model_file_is_found_without_importing_the_package():
+    assert models.model_path("detector_cnn").name == "mmod_human_face_detector.dat"
+    assert models.cnn_detector() is models.cnn_detector()
+    assert "face_recognition_models" not in sys.modules
+
+
+def _iou(a, b):
+    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    return ix * iy / (a[2] * a[3] + b[2] * b[3] - ix * iy)
