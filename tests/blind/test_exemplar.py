@@ -84,10 +84,10 @@ def test_whole_photo_keeps_its_size_and_uses_the_face(db):
     assert kernel_similarity(res.kernel, k) > 0.6
 
 
-def test_no_face_is_a_clear_error(db):
+def test_no_face_is_a_clear_error_when_a_face_is_required(db):
     flat_noise = 0.5 + 0.05 * np.random.default_rng(0).standard_normal((120, 140))
     with pytest.raises(NoFaceError, match="--face-box"):
-        cd.deblur(flat_noise, "exemplar", exemplars=db)
+        cd.deblur(flat_noise, "exemplar", exemplars=db, require_face=True)
 
 
 @pytest.mark.parametrize("bad", [{"iterations": 0}, {"gamma": -1.0}, {"tolerance": -2.0}, {"levels": 0},
@@ -111,7 +111,8 @@ def test_cli_face_box_and_no_face(tmp_path, db):
     assert out.exists() and src.read_bytes() == before
     noface = tmp_path / "noise.png"
     write_image(noface, 0.5 + 0.05 * np.random.default_rng(1).standard_normal((80, 80)))
-    assert main(["run", "-q", "--method", "exemplar", str(noface), "-o", str(tmp_path / "o2.png")]) != 0
+    assert main(["run", "-q", "--method", "exemplar", str(noface), "-o", str(tmp_path / "o2.png"),
+                 "--require-face"]) != 0
     assert not (tmp_path / "o2.png").exists()
 
 
