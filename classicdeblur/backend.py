@@ -254,21 +254,25 @@ def _fft_module(x):
     return scipy.fft
 
 
-def fft2(x, s=None):
-    """2-D FFT over the first two axes (``scipy.fft`` on CPU, ``cupy.fft`` on GPU)."""
-    return _fft_module(x).fft2(x, s=s, axes=(0, 1))
+def fft2(x, s=None, axes=(0, 1)):
+    """2-D FFT over the first two axes (``scipy.fft`` on CPU, ``cupy.fft`` on GPU).
+
+    ``axes=(-2, -1)`` transforms a stack of images with a leading batch axis
+    (one batched FFT; each image's transform is the one it gets alone).
+    """
+    return _fft_module(x).fft2(x, s=s, axes=axes)
 
 
-def ifft2(x, s=None):
+def ifft2(x, s=None, axes=(0, 1)):
     """Inverse of :func:`fft2`."""
-    return _fft_module(x).ifft2(x, s=s, axes=(0, 1))
+    return _fft_module(x).ifft2(x, s=s, axes=axes)
 
 
-def rfft2(x, s=None):
-    """Real 2-D FFT over the first two axes."""
-    return _fft_module(x).rfft2(x, s=s, axes=(0, 1))
+def rfft2(x, s=None, axes=(0, 1)):
+    """Real 2-D FFT over the first two axes (or ``axes``)."""
+    return _fft_module(x).rfft2(x, s=s, axes=axes)
 
 
-def irfft2(x, s):
+def irfft2(x, s, axes=(0, 1)):
     """Inverse of :func:`rfft2`; ``s`` is the real output shape."""
-    return _fft_module(x).irfft2(x, s=s, axes=(0, 1))
+    return _fft_module(x).irfft2(x, s=s, axes=axes)

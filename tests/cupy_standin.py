@@ -443,7 +443,8 @@ xp = _Namespace(
     ndarray=ndarray,
     asarray=lambda a, dtype=None, order=None, **kw: to_device(a, dtype),
     array=lambda a, dtype=None, copy=True, order="K", ndmin=0: to_device(a, dtype, copy="always" if copy else False),
-    ascontiguousarray=lambda a, dtype=None: to_device(a, dtype),
+    ascontiguousarray=lambda a, dtype=None: (ndarray(np.ascontiguousarray(a._a, dtype=dtype)) if isinstance(a, ndarray)
+                                             else to_device(np.ascontiguousarray(a, dtype=dtype))),
     asnumpy=asnumpy,
     get_array_module=_get_array_module,
     fft=xp_fft,

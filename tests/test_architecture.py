@@ -27,7 +27,7 @@ LAYERS = [
     ("blind framework", ["blind", "blind.framework", "blind.method", "blind.constraints", "blind.pyramid",
                          "blind.screening", "blind.guidance"]),
     ("methods", ["blind.cho2009", "blind.krishnan2011", "blind.shan2008", "blind.xu2010", "blind.exemplar",
-                 "blind.anwar2018", "blind.tian2015"]),
+                 "blind.anwar2018", "blind.tian2015", "blind.batched"]),
     ("pipeline and API", ["blind.photo", "api", "batch"]),
     ("CLI", ["cli", "__main__"]),
 ]

@@ -104,7 +104,7 @@ from .framework import run_blind
 from .method import blind_method
 from .xu2010 import XuJiaEstimator
 
-__all__ = ["learn_prior", "anwar2018", "PRIOR_KEYS", "band_filters", "periodic_component"]
+__all__ = ["learn_prior", "anwar2018", "PRIOR_KEYS", "band_filters", "periodic_component", "make_estimator"]
 
 #: Keys of a prior dictionary (see :func:`learn_prior`).
 PRIOR_KEYS = ("frame", "edges", "order", "radii", "angles", "mean", "basis", "variance", "residual", "energy")
@@ -621,6 +621,18 @@ def anwar2018(
     >>> out.shape, kernel.shape, round(float(kernel.sum()), 6)
     ((48, 48), (7, 7), 1.0)
     """
+    est = make_estimator(image, options, prior=prior, mu=mu, gain=gain, coef_reg=coef_reg, face_size=face_size,
+                         iterations=iterations, gamma=gamma, lam=lam, isd_iterations=isd_iterations)
+    restored, k, info = run_blind(image, est, options, kernel_size=kernel_size, rng=rng, target=target)
+    info["isd"] = est.isd_history
+    return restored, k, info
+
+
+def make_estimator(image, options, *, prior, mu, gain, coef_reg, face_size, iterations, gamma, lam, isd_iterations):
+    """The paper's parameters of :func:`anwar2018` checked, and its estimator for ``image`` (the prior loaded).
+
+    Shared by :func:`anwar2018` and the batched alternation (:mod:`~classicdeblur.blind.batched`).
+    """
     mu = float(mu)
     if not 0 <= mu <= 1:
         raise ValueError(f"mu must be a number in [0, 1]; got {mu}")
@@ -636,10 +648,6 @@ def anwar2018(
     if prior is None and mu > 0:
         prior = _load_prior(options.exemplars)
     prior = _check_prior(prior) if prior is not None else None
-
-    est = _Anwar(prior, mu=mu, gain=gain, coef_reg=coef_reg, face_size=face_size, full_shape=image.shape[:2],
-                 iterations=iterations, gamma=gamma, lam=lam, window=5, decay=1.1, sigma=1.0, shock_iterations=1,
-                 shock_dt=0.5, isd_gamma=1.0, isd_iterations=isd_iterations, isd_tol=1e-3, engine=options.engine)
-    restored, k, info = run_blind(image, est, options, kernel_size=kernel_size, rng=rng, target=target)
-    info["isd"] = est.isd_history
-    return restored, k, info
+    return _Anwar(prior, mu=mu, gain=gain, coef_reg=coef_reg, face_size=face_size, full_shape=image.shape[:2],
+                  iterations=iterations, gamma=gamma, lam=lam, window=5, decay=1.1, sigma=1.0, shock_iterations=1,
+                  shock_dt=0.5, isd_gamma=1.0, isd_iterations=isd_iterations, isd_tol=1e-3, engine=options.engine)

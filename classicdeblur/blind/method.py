@@ -132,7 +132,7 @@ def _common_parameters(final, face, guided):
     return [inspect.Parameter(n, kw, default=d) for n, d in names]
 
 
-def _renamed(method, params, default_final):
+def _renamed(method, params, default_final, stacklevel=3):
     """``params`` with the old keyword names of :data:`RENAMED` moved to the new ones (with a warning).
 
     An old final-step parameter (``final_lam``) is added to the method's
@@ -155,7 +155,7 @@ def _renamed(method, params, default_final):
             params[new] = value
             shown = new
         warnings.warn(f"{method}: keyword {key!r} is renamed {shown}; the old name goes in the next release",
-                      DeprecationWarning, stacklevel=3)
+                      DeprecationWarning, stacklevel=stacklevel)
     return params
 
 
@@ -190,9 +190,9 @@ def blind_method(name, *, description, final=("hyper_laplacian", None), face=Fal
         if clash:  # pragma: no cover - a programming error
             raise TypeError(f"{name}: shared keywords {sorted(clash)} are handled by blind_method")
 
-        @functools.wraps(fn)
-        def method(image, *, kernel_size=None, rng=None, target=None, **params):
-            params = _renamed(name, params, final)
+        def split(params):
+            """``(options, paper_params)``: the shared keywords validated, and the method's own ones (as given)."""
+            params = _renamed(name, params, final, stacklevel=4)
             bad = sorted(set(params) - common_names - {p.name for p in own})
             if bad:
                 valid = ", ".join(p.name for p in own + common)
@@ -203,13 +203,19 @@ def blind_method(name, *, description, final=("hyper_laplacian", None), face=Fal
                     shared.get("face_box") is not None or shared.get("exemplars") is not None):
                 raise InvalidParameterError(f"blind method {name!r} uses face_box and exemplars only with "
                                             "face_guided=True")
-            options = make_options(default_final=final, **{"final": final[0], **shared})
+            return make_options(default_final=final, **{"final": final[0], **shared}), params
+
+        @functools.wraps(fn)
+        def method(image, *, kernel_size=None, rng=None, target=None, **params):
+            options, params = split(params)
             return fn(image, options, kernel_size=kernel_size, rng=rng, target=target, **params)
 
         kw = inspect.Parameter.KEYWORD_ONLY
         head = [inspect.Parameter("image", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
         head += [inspect.Parameter(n, kw, default=None) for n in ("kernel_size", "rng", "target")]
         method.__signature__ = inspect.Signature(head + own + common)
+        method.split = split  # for callers that run the method's steps themselves (blind.batched)
+        method.paper_defaults = {p.name: p.default for p in own}
         BLIND.register(name, description=description, face=face, guided=guided, renamed=tuple(RENAMED), **meta)(method)
         return method
 

@@ -132,7 +132,7 @@ from .framework import Estimator, run_blind
 from .guidance import face_guide
 from .method import blind_method
 
-__all__ = ["xu2010", "XuJiaEstimator", "XuJiaLevel", "first_significant_jump"]
+__all__ = ["xu2010", "XuJiaEstimator", "XuJiaLevel", "first_significant_jump", "make_estimator"]
 
 
 # --------------------------------------------------------------------------------------
@@ -447,6 +447,22 @@ def xu2010(
     >>> out.shape, kernel.shape, round(float(kernel.sum()), 6)
     ((48, 48), (7, 7), 1.0)
     """
+    est = make_estimator(image, options, iterations=iterations, gamma=gamma, lam=lam, window=window, decay=decay,
+                         sigma=sigma, shock_iterations=shock_iterations, shock_dt=shock_dt, isd_gamma=isd_gamma,
+                         isd_iterations=isd_iterations, isd_tol=isd_tol)
+    if options.face_guided:
+        est.guide = face_guide(image, face_box=options.face_box, exemplars=options.exemplars)
+    restored, k, info = run_blind(image, est, options, kernel_size=kernel_size, rng=rng, target=target)
+    info["isd"] = est.isd_history
+    return restored, k, info
+
+
+def make_estimator(image, options, *, iterations, gamma, lam, window, decay, sigma, shock_iterations, shock_dt,
+                   isd_gamma, isd_iterations, isd_tol):
+    """The paper's parameters of :func:`xu2010` checked, and its estimator (without a face guide).
+
+    Shared by :func:`xu2010` and the batched alternation (:mod:`~classicdeblur.blind.batched`).
+    """
     iterations = _integer("iterations", iterations, 1)
     gamma, lam = _positive("gamma", gamma), _positive("lam", lam)
     window = _integer("window", window, 1)
@@ -463,12 +479,6 @@ def xu2010(
     isd_gamma = _positive("isd_gamma", isd_gamma)
     isd_iterations = _integer("isd_iterations", isd_iterations, 0)
     isd_tol = _positive("isd_tol", isd_tol)
-
-    est = XuJiaEstimator(iterations=iterations, gamma=gamma, lam=lam, window=window, decay=decay, sigma=sigma,
-                         shock_iterations=shock_iterations, shock_dt=shock_dt, isd_gamma=isd_gamma,
-                         isd_iterations=isd_iterations, isd_tol=isd_tol, engine=options.engine)
-    if options.face_guided:
-        est.guide = face_guide(image, face_box=options.face_box, exemplars=options.exemplars)
-    restored, k, info = run_blind(image, est, options, kernel_size=kernel_size, rng=rng, target=target)
-    info["isd"] = est.isd_history
-    return restored, k, info
+    return XuJiaEstimator(iterations=iterations, gamma=gamma, lam=lam, window=window, decay=decay, sigma=sigma,
+                          shock_iterations=shock_iterations, shock_dt=shock_dt, isd_gamma=isd_gamma,
+                          isd_iterations=isd_iterations, isd_tol=isd_tol, engine=options.engine)

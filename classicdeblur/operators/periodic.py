@@ -148,7 +148,7 @@ class PeriodicBlur:
         >>> bool(np.allclose(op.with_kernel(np.full((3, 3), 1 / 9)).A(op.y), 1))
         True
         """
-        new = object.__new__(PeriodicBlur)
+        new = object.__new__(type(self))
         new.__dict__.update(self.__dict__)
         new.kernel = asarray_on(self.xp, kernel).astype(self.dtype, copy=False)
         new._cache = {k: v for k, v in self._cache.items() if k in ("y_spectrum", "gradient_otfs", "laplacian")}

@@ -167,21 +167,34 @@ def hyper_laplacian(
     >>> bool(np.abs(out - x).max() < 0.01)
     True
     """
+    return _hyper_laplacian(lambda: PeriodicBlur(image, kernel, boundary), grad_ops, lam=lam, alpha=alpha,
+                            beta_min=beta_min, beta_max=beta_max, beta_rate=beta_rate, inner=inner, engine=engine)
+
+
+def _hyper_laplacian(problem, d, *, lam, alpha, beta_min, beta_max, beta_rate, inner, engine):
+    """:func:`hyper_laplacian` on the problem ``problem()`` with the differences of ``d``.
+
+    ``problem()`` builds a :class:`~classicdeblur.operators.periodic.PeriodicBlur`
+    (after the parameters are checked) and ``d`` is
+    :mod:`classicdeblur.operators.gradients`; or their batched twins of
+    :mod:`classicdeblur.operators.stack` (a stack of images, one kernel each;
+    :func:`classicdeblur.solvers.stack.deconvolve_stack`).
+    """
     lam = _positive("lam", lam)
     beta_min, beta_max = _positive("beta_min", beta_min), _positive("beta_max", beta_max)
     beta_rate = float(beta_rate)
     if not beta_rate > 1:
         raise ValueError(f"beta_rate must be > 1; got {beta_rate}")
     inner = _count("inner", inner, 1)
-    p = PeriodicBlur(image, kernel, boundary)
+    p = problem()
     x = p.y
     beta = beta_min
     while beta < beta_max:
         gamma = beta / lam
         for _ in range(inner):
             # w-subproblem, Eq. (5), per pixel
-            wx = shrink_hyper_laplacian(grad_ops.dx(x), beta, alpha, engine=engine)
-            wy = shrink_hyper_laplacian(grad_ops.dy(x), beta, alpha, engine=engine)
+            wx = shrink_hyper_laplacian(d.dx(x), beta, alpha, engine=engine)
+            wy = shrink_hyper_laplacian(d.dy(x), beta, alpha, engine=engine)
             # x-subproblem, Eq. (3)
             x = p.solve(gamma, p.divergence_spectrum(wx, wy))
         beta *= beta_rate
@@ -378,13 +391,19 @@ def tv_l1(image, kernel, *, lam=2e-2, beta_max=1.0, beta_min=1e-3, rate=2.0, rat
     >>> bool(np.abs(tv_l1(x, np.ones((1, 1)), lam=1e-4, engine="numpy") - x).max() < 0.02)
     True
     """
+    return _tv_l1(lambda: PeriodicBlur(image, kernel, boundary), grad_ops, lam=lam, beta_max=beta_max,
+                  beta_min=beta_min, rate=rate, ratio=ratio, inner=inner, engine=engine)
+
+
+def _tv_l1(problem, d, *, lam, beta_max, beta_min, rate, ratio, inner, engine):
+    """:func:`tv_l1` on the problem ``problem()`` with the differences of ``d`` (see :func:`_hyper_laplacian`)."""
     lam = _positive("lam", lam)
     beta_max, beta_min = _positive("beta_max", beta_max), _positive("beta_min", beta_min)
     rate, ratio = float(rate), _positive("ratio", ratio)
     if not rate > 1:
         raise ValueError(f"rate must be > 1; got {rate}")
     inner = _count("inner", inner, 1)
-    p = PeriodicBlur(image, kernel, boundary)
+    p = problem()
     x = p.y
     beta = beta_max
     while True:
@@ -392,7 +411,7 @@ def tv_l1(image, kernel, *, lam=2e-2, beta_max=1.0, beta_min=1e-3, rate=2.0, rat
             # Eq. 18: v-subproblem, soft thresholding of the residual
             v = shrink_soft(p.A(x) - p.y, beta, engine=engine)
             # Eq. 17: w-subproblem, isotropic shrinkage of the gradient at theta * lam
-            wx, wy = shrink_isotropic(grad_ops.dx(x), grad_ops.dy(x), beta / ratio * lam, engine=engine)
+            wx, wy = shrink_isotropic(d.dx(x), d.dy(x), beta / ratio * lam, engine=engine)
             # Eq. 15: I-subproblem, closed form in Fourier
             x = p.solve(ratio, p.divergence_spectrum(wx, wy), data=p.y_spectrum + p.spectrum(v))
         if beta <= beta_min:
