@@ -7,7 +7,7 @@ and deblurred with each ``--methods`` entry at kernel size ``--kernel-size``:
 * **loop**: ``deblur(image, method, kernel_size=...)`` for each image;
 * **batch, 1 thread**: ``deblur_batch(stack, method, workers=1)``: one batched alternation;
 * **batch, N threads**: ``deblur_batch(stack, method, workers=N)``: the stack in N chunks, each
-  a batched alternation in its own thread (the default on the CPU: N = the CPU count).
+  a batched alternation in its own thread (``--workers 0``: N = the CPU count).
 
 Every path is warmed up first; with ``--repeat R`` the paths run in R rounds and the fastest
 time of each is kept. The table gives the times, the speed-up over the loop and the largest

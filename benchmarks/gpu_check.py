@@ -119,7 +119,6 @@ def _timed(fn, sync, repeat=3):
 
 def speed_table(log, faces, deadline, cell_limit, sizes=(256, 512, 1024)):
     import cupy
-    import numpy as np
     from skimage.transform import resize
 
     import classicdeblur as cd

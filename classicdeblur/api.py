@@ -282,7 +282,8 @@ def deblur_batch(images, method, *, kernel_size=None, device="auto", rng=None, w
         As for :func:`deblur` (the batched methods are deterministic).
     workers : int, optional
         CPU threads, each running the batched alternation on a chunk of the
-        images (default: the CPU count; 1 on a GPU). Results do not depend on it.
+        images (default 1: on a shared or small CPU, threads did not pay; on a GPU one batch fills the
+        device). Results do not depend on it.
     **params
         Parameters of the method, as for :func:`deblur` (no pixel screening
         or face guidance in a batch).

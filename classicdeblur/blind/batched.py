@@ -38,7 +38,6 @@ back once.
 from __future__ import annotations
 
 import math
-import os
 import time
 
 import numpy as np
@@ -601,7 +600,7 @@ class _ChoStack:
     def start_level(self, state):
         import scipy.fft
 
-        e, xp = self.est, state.xp
+        xp = state.xp
         B, M, N = state.y.shape
         ks = state.k.shape[1]
         ph = min((scipy.fft.next_fast_len(M + 2 * ks) - M + 1) // 2, M)
@@ -710,8 +709,8 @@ def deblur_stack(images, method, *, kernel_size=None, workers=None, **params):
         Odd kernel size (the method's default otherwise).
     workers : int, optional
         CPU threads, each running the batched alternation on a chunk of the
-        images (default: the CPU count, at most ``B``; 1 on a GPU, where one
-        batch already fills the device). Results do not depend on it.
+        images (default 1; on a GPU one batch already fills the device).
+        Results do not depend on it.
     **params
         The method's parameters and shared keywords (``final``,
         ``final_params``, ``engine``; ``face_box="whole"`` is accepted for

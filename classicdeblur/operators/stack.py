@@ -122,7 +122,7 @@ def divergence(gx, gy):
 
 
 def psf2otf(kernels, shape):
-    """Half-spectrum OTFs of a stack of centred kernels ``(B, h, w)`` on the grid ``shape`` (as :func:`.functional.psf2otf`)."""
+    """Half-spectrum OTFs of centred kernels ``(B, h, w)`` on the grid ``shape`` (as :func:`.functional.psf2otf`)."""
     xp = get_namespace(kernels)
     h, w = kernels.shape[-2:]
     M, N = shape[:2]
@@ -164,7 +164,9 @@ def _column(v, ndim):
 
 
 def check_kernels(kernels):
-    """Every kernel of a ``(B, h, w)`` stack checked and normalised to sum 1 (as :func:`~classicdeblur._validation.check_kernel`).
+    """Every kernel of a ``(B, h, w)`` stack checked and normalised to sum 1.
+
+    As :func:`~classicdeblur._validation.check_kernel` does for one kernel.
 
     Raises
     ------
@@ -344,8 +346,8 @@ class PeriodicBlurStack(PeriodicBlur):
         return new
 
     def __repr__(self):
-        return (f"PeriodicBlurStack(batch={self.y.shape[0]}, shape={self.shape}, kernel={tuple(self.kernel.shape[1:])}, "
-                f"widths={self.widths})")
+        return (f"PeriodicBlurStack(batch={self.y.shape[0]}, shape={self.shape}, "
+                f"kernel={tuple(self.kernel.shape[1:])}, widths={self.widths})")
 
 
 # ---- the k-step on a stack ------------------------------------------------------------
