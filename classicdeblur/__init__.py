@@ -24,7 +24,7 @@ __version__ = "0.1.0"
 _API = {"deconvolve", "deblur", "deblur_batch", "methods", "resolve_kernel", "DeblurResult", "MethodInfo"}
 _IO = {"read_image", "write_image", "read_kernel", "write_kernel"}
 _SUBMODULES = {
-    "api", "backend", "batch", "blind", "cli", "color", "datasets", "degrade", "errors", "io",
+    "api", "backend", "batch", "blind", "cli", "color", "datasets", "degrade", "engines", "errors", "io",
     "faces", "filters", "metrics", "niqe", "operators", "psf", "solvers",
 }
 
