@@ -59,6 +59,8 @@ __all__ = ["CROP_SIDE", "DEFAULT_FACE_METHOD", "DEFAULT_METHOD", "deblur_photo",
 CROP_SHARE = 0.12
 #: An image without a detected face and at most this long side is taken to be a face crop.
 CROP_SIDE = 512
+#: On the first deblur, the CNN detector sees copies of at most this long side (the full ladder ran on the photo).
+FIRST_DEBLUR_CNN_SIDE = 320
 #: The method ``classicdeblur run`` uses on a photo with a face (best on faces-256 in the README tables).
 DEFAULT_FACE_METHOD = "anwar2018"
 #: The method ``classicdeblur run`` uses when no face is found (the best general method there).
@@ -160,7 +162,7 @@ def find_photo_faces(image, *, kernel_size=None, quick=True):
                                                  rng=np.random.default_rng(0))
     attempts.append({"detector": f"first deblur ({DEFAULT_METHOD})", "image": "photo", "found": 0,
                      "seconds": time.perf_counter() - t0})
-    faces, more = find_faces(first)
+    faces, more = find_faces(first, max_side=FIRST_DEBLUR_CNN_SIDE)
     attempts += [{**a, "image": "first deblur"} for a in more]
     if faces:
         return _described(faces, "first deblur"), "detected after a first deblur", attempts

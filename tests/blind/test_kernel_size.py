@@ -42,16 +42,25 @@ def test_size_follows_the_blur(astronaut256, length):
     y = degrade(astronaut256, motion(length, 30), rng=0)
     size, info = estimate_kernel_size(y)
     assert size % 2 == 1 and length <= size <= length + 8
-    assert len(info["probes"]) == 1 and info["probes"][0]["window"] == 31
-    assert info["extent"] >= length - 2
+    # two probes, at full and half scale, in a 31-pixel window; the extent is their mean
+    assert [(p["scale"], p["window"], p["cut"]) for p in info["probes"]] == [(1.0, 31, False), (0.5, 31, False)]
+    assert info["extent"] == np.mean([p["extent"] / p["scale"] for p in info["probes"]]) >= length - 2
 
 
-def test_a_blur_larger_than_the_window_grows_the_probe(astronaut256):
+def test_a_blur_larger_than_the_window_is_measured_at_the_coarser_scale(astronaut256):
     y = degrade(astronaut256, motion(45, 120), rng=0)
     size, info = estimate_kernel_size(y)
-    scales = [p["scale"] for p in info["probes"]]
-    assert scales == [1.0, 0.5]  # the first probe filled its 31-pixel window: again at half the scale
+    first, second = info["probes"]
+    assert first["cut"] and not second["cut"]  # the 31-pixel window cuts the blur at full scale
+    assert info["extent"] == second["extent"] / second["scale"]  # the cut probe is left out
     assert 45 <= size <= 63 == info["cap"]
+
+
+def test_growth_while_every_probe_is_cut(astronaut256):
+    # a 128-pixel image whose blur fills every window: the cap (a quarter of the side)
+    y = degrade(astronaut256[::2, ::2], motion(41, 10), rng=0)
+    size, info = estimate_kernel_size(y)
+    assert size == info["cap"] == 31 and all(p["cut"] for p in info["probes"]) and info["capped"]
 
 
 def test_never_more_than_a_quarter_of_the_image(astronaut256):
