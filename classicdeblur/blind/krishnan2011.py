@@ -250,7 +250,7 @@ class _ValidKernelSystem:
         return sum(self._adjoint(X, self._crop(backend.irfft2(X * otf, s=self.shape))) for X in self.spectra)
 
     def solve_irls(self, k, psi, *, eps, maxiter, tol):
-        r"""One IRLS reweighting of :math:`\psi\|k\|_1` and ``maxiter`` CG steps warm-started at ``k`` (``local_cg``)."""
+        r"""One IRLS reweighting of :math:`\psi\|k\|_1`, ``maxiter`` CG steps warm-started at ``k`` (``local_cg``)."""
         xp = self.xp
         weights = psi / xp.maximum(xp.abs(k), eps)
         r = self.rhs - (self.normal(k) + weights * k)
