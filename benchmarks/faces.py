@@ -1,10 +1,11 @@
 """Face-specific blind methods against the best general ones, with the face measures of EVALUATION.md.
 
 Methods: every registered face method (:data:`FACE_METHODS`: ``exemplar``, Pan et al.
-2014; ``anwar2018``; ``tian2015``), the best general method ``xu2010`` (and ``cho2009``
-on request) and their face-guided variants ``xu2010+face`` / ``cho2009+face``
-(``deblur(..., face_guided=True)``). Methods not registered yet, or a ``face_guided``
-parameter not accepted yet, are skipped with a note.
+2014; ``anwar2018``; ``tian2015``; ``pan2018``, Pan et al. 2018's learned edges), the
+:data:`VARIANTS` (among them each edge-based method with ``edge_predictor="learned"``),
+the best general method ``xu2010`` (and ``cho2009`` on request) and their face-guided
+variants ``xu2010+face`` / ``cho2009+face`` (``deblur(..., face_guided=True)``). Methods
+not registered yet, or a ``face_guided`` parameter not accepted yet, are skipped with a note.
 
 Sets: ``faces-256`` and ``yaleb-256`` (``benchmarks/_data.py``) under a kernel family:
 the 8 Levin kernels (default), ``lai`` (4 kernels of 31-75 px) or ``shen`` (a random
@@ -83,7 +84,7 @@ from classicdeblur.metrics import (
 )
 
 #: The face-specific blind methods (a registered method is also one when its registry meta says ``face=True``).
-FACE_METHODS = ("exemplar", "anwar2018", "tian2015")
+FACE_METHODS = ("exemplar", "anwar2018", "tian2015", "pan2018")
 #: General methods run by default (``cho2009`` on request), and the suffix of their face-guided variant.
 GENERAL_METHODS = ("xu2010", "cho2009")
 FACE_SUFFIX = "+face"
@@ -123,7 +124,12 @@ def is_face_method(name, registry=None):
 #: coarse to fine with Cho & Lee's edge prediction by default; the paper's single scale and
 #: the L0-smoothed edges of the authors' code are shown too.
 VARIANTS = {"exemplar (paper: one scale)": ("exemplar", {"levels": 1}),
-            "exemplar (edges=l0)": ("exemplar", {"edges": "l0"})}
+            "exemplar (edges=l0)": ("exemplar", {"edges": "l0"}),
+            # the learned edge network (classicdeblur.blind.edges, "learned") in place of each method's prediction
+            "exemplar (edge_predictor=learned)": ("exemplar", {"edge_predictor": "learned"}),
+            "anwar2018 (edge_predictor=learned)": ("anwar2018", {"edge_predictor": "learned"}),
+            "xu2010 (edge_predictor=learned)": ("xu2010", {"edge_predictor": "learned"}),
+            "cho2009 (edge_predictor=learned)": ("cho2009", {"edge_predictor": "learned"})}
 
 
 def default_methods(registry=None):

@@ -306,6 +306,27 @@ def build_parser() -> argparse.ArgumentParser:
                     help="database folder (default: the shipped one)")
     xl.add_argument("--only", action="append", default=None, metavar="NAME",
                     help="only this prior (repeatable)")
+
+    ln = add("learn", "train a learned face prior (needs the 'torch' extra)")
+    ls = ln.add_subparsers(dest="action", metavar="MODEL", parser_class=_Parser, required=True)
+    le = ls.add_parser("edges", help="train the edge network of pan2018 / edge_predictor='learned'",
+                       formatter_class=fmt, parents=[quiet],
+                       description="Train the edge network on synthetic blur of the shared training faces (CelebA "
+                                   "identities outside faces-256, CelebA-HQ) and write it with its manifest, "
+                                   "history and loss curve. Seeded and resumable; one torch thread by default.")
+    le.add_argument("--data", type=Path, required=True, help="the shared data folder (with faces/celeba, faces/celebahq)")
+    le.add_argument("-o", "--output", type=Path, default=None, metavar="DIR",
+                    help="models folder to write (default: the repository's models/)")
+    le.add_argument("--name", default="edges", help="model name in the manifest")
+    le.add_argument("--steps", type=int, default=None, help="training steps")
+    le.add_argument("--batch", type=int, default=None, help="crops per step")
+    le.add_argument("--crop", type=int, default=None, help="crop side in pixels (a multiple of the pooling)")
+    le.add_argument("--lr", type=float, default=None, help="initial learning rate (cosine decay to 1/100)")
+    le.add_argument("--seed", type=int, default=None, help="seed of the weights, kernels and samples")
+    le.add_argument("--threads", type=int, default=None, help="torch threads (1 reproduces the shipped weights)")
+    le.add_argument("--channels", default=None, metavar="C1,C2,...", help="U-Net widths per level")
+    le.add_argument("--checkpoint", type=Path, default=None, help="checkpoint file (default: DIR/NAME.ckpt)")
+    le.add_argument("--resume", action="store_true", help="continue from the checkpoint")
     return p
 
 
@@ -630,6 +651,27 @@ def _cmd_exemplars(args, argv=None) -> int:
     return EXIT_OK
 
 
+def _cmd_learn(args, argv=None) -> int:
+    import shlex
+
+    from .learned.network import DEFAULT_CONFIG
+    from .learned.train import train_edges
+
+    settings = {k: getattr(args, k) for k in ("steps", "batch", "crop", "lr", "seed", "threads")
+                if getattr(args, k) is not None}
+    if args.channels is not None:
+        try:
+            channels = [int(c) for c in args.channels.split(",")]
+        except ValueError:
+            raise _UsageError(f"--channels must be comma-separated integers; got {args.channels!r}") from None
+        settings["config"] = {**DEFAULT_CONFIG, "channels": channels}
+    command = "classicdeblur " + shlex.join(argv if argv is not None else sys.argv[1:])
+    log = (lambda *a, **k: None) if args.quiet else (lambda msg: print(msg, flush=True))
+    train_edges(args.data, out=args.output, name=args.name, checkpoint=args.checkpoint, resume=args.resume,
+                command=command, log=log, **settings)
+    return EXIT_OK
+
+
 def _cmd_batch(args) -> int:
     from . import api
     from .batch.command import main as batch_main
@@ -671,6 +713,8 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_USAGE
         if args.command == "exemplars":
             return _cmd_exemplars(args, argv)
+        if args.command == "learn":
+            return _cmd_learn(args, argv)
         return _COMMANDS[args.command](args)
     except SystemExit as exc:  # --help and --version
         return int(exc.code or 0)

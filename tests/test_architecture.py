@@ -22,12 +22,12 @@ PKG = ROOT / "classicdeblur"
 LAYERS = [
     ("base", ["_deps", "errors", "_registry", "_paths", "_validation", "backend", "engines", "color", "_progress"]),
     ("data and forward model", ["operators", "io", "psf"]),
-    ("solvers and priors", ["solvers", "filters", "degrade", "niqe", "metrics", "datasets"]),
+    ("solvers and priors", ["solvers", "filters", "degrade", "niqe", "metrics", "datasets", "learned"]),
     ("face tools", ["faces"]),
     ("blind framework", ["blind", "blind.framework", "blind.method", "blind.constraints", "blind.pyramid",
-                         "blind.screening", "blind.guidance"]),
+                         "blind.screening", "blind.guidance", "blind.edges"]),
     ("methods", ["blind.cho2009", "blind.krishnan2011", "blind.shan2008", "blind.xu2010", "blind.exemplar",
-                 "blind.anwar2018", "blind.tian2015", "blind.batched"]),
+                 "blind.anwar2018", "blind.tian2015", "blind.batched", "blind.pan2018"]),
     ("pipeline and API", ["blind.photo", "api", "batch"]),
     ("CLI", ["cli", "__main__"]),
 ]

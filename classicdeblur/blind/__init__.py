@@ -18,7 +18,8 @@ __all__ = ["BLIND", "MODULES", "prior_learners", "registry"]
 BLIND = Registry("blind method")
 
 #: Method modules (relative to this package) that register themselves in BLIND.
-MODULES: tuple[str, ...] = ("cho2009", "krishnan2011", "shan2008", "xu2010", "exemplar", "anwar2018", "tian2015")
+MODULES: tuple[str, ...] = ("cho2009", "krishnan2011", "shan2008", "xu2010", "exemplar", "anwar2018", "tian2015",
+                            "pan2018")
 
 
 def registry() -> Registry:

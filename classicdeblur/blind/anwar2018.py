@@ -517,6 +517,7 @@ def _load_prior(exemplars):
     "restore the band energies the kernel attenuates, inside Xu & Jia's edge-based coarse-to-fine estimation",
     final=("tv_l1", None),
     face=True,
+    edges=True,
     learn=learn_prior,
 )
 def anwar2018(
@@ -574,8 +575,11 @@ def anwar2018(
     iterations, gamma, lam, isd_iterations
         Passes per level, kernel prior weight, spatial prior weight and ISD
         iterations of :func:`~classicdeblur.blind.xu2010.xu2010`.
-    final, final_params, pixel_screening, screening_params, engine, face_box, exemplars
+    final, final_params, pixel_screening, screening_params, engine, face_box, exemplars, edge_predictor
         The shared keywords of every blind method (:mod:`~classicdeblur.blind.method`).
+        ``edge_predictor`` replaces Xu & Jia's Gaussian + shock filter in the
+        edge selection from the class-restored latent image (as in
+        :func:`~classicdeblur.blind.xu2010.xu2010`; default None: unchanged).
         The final step defaults to ``"tv_l1"`` (Xu & Jia's Eq. 12,
         :func:`~classicdeblur.solvers.fourier.tv_l1`). ``exemplars`` is the
         exemplar database whose ``anwar2018`` prior is used when ``prior`` is
@@ -650,4 +654,5 @@ def make_estimator(image, options, *, prior, mu, gain, coef_reg, face_size, iter
     prior = _check_prior(prior) if prior is not None else None
     return _Anwar(prior, mu=mu, gain=gain, coef_reg=coef_reg, face_size=face_size, full_shape=image.shape[:2],
                   iterations=iterations, gamma=gamma, lam=lam, window=5, decay=1.1, sigma=1.0, shock_iterations=1,
-                  shock_dt=0.5, isd_gamma=1.0, isd_iterations=isd_iterations, isd_tol=1e-3, engine=options.engine)
+                  shock_dt=0.5, isd_gamma=1.0, isd_iterations=isd_iterations, isd_tol=1e-3, engine=options.engine,
+                  edge_predictor=options.edge_predictor)

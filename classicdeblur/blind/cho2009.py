@@ -130,6 +130,7 @@ __all__ = [
     "deconvolve_gaussian",
     "kernel_pairs",
     "predict",
+    "select_edges",
 ]
 
 #: Parameters of the final hyper-Laplacian restoration (lambda = 1e3: the estimated kernel is
@@ -303,6 +304,32 @@ def predict(latent, *, threshold=None, min_pixels=None, sigma_spatial=2.0, sigma
     return gx * keep, gy * keep, float(threshold)
 
 
+def select_edges(gx, gy, *, threshold=None, min_pixels=None):
+    """The thresholding of :func:`predict` applied to given gradients (those of an edge predictor).
+
+    Gradients on the last two rows and columns are zeroed (the circular
+    differences of the kernel pairs wrap around there); the threshold keeps
+    at least ``min_pixels`` per orientation bin when it is not given.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> g = np.random.default_rng(0).standard_normal((16, 16))
+    >>> px, py, t = select_edges(g, g.T, min_pixels=5)
+    >>> bool(t > 0), bool(px[-1].any() or px[:, -2:].any())
+    (True, False)
+    """
+    xp = backend.get_namespace(gx)
+    mask = _border_mask(xp, gx.shape, gx.dtype)
+    gx, gy = gx * mask, gy * mask
+    if threshold is None:
+        if min_pixels is None:
+            raise ValueError("give threshold or min_pixels")
+        threshold = orientation_threshold(gx, gy, min_pixels=int(min_pixels), bins=4)
+    keep = xp.sqrt(gx * gx + gy * gy) >= threshold
+    return gx * keep, gy * keep, float(threshold)
+
+
 def kernel_pairs(px, py, blurred, weights=DERIVATIVE_WEIGHTS):
     """The five weighted ``(P_*, B_*, w_*)`` pairs of Eq. (5).
 
@@ -356,7 +383,8 @@ class Cho2009(Estimator):
     kernel_threshold = 0.05  # "elements smaller than 1/20 of the biggest one are set to zero"
 
     def __init__(self, *, alpha=0.3, beta=5.0, r=0.05, decay=0.9, sigma_spatial=2.0, sigma_range=0.5,
-                 radius=2, dt=1.0, shock_iterations=1, cg_iterations=20, iterations=None, engine="auto"):
+                 radius=2, dt=1.0, shock_iterations=1, cg_iterations=20, iterations=None, engine="auto",
+                 edge_predictor=None):
         self.alpha = _positive("alpha", alpha)
         self.beta = _positive("beta", beta)
         self.r = _positive("r", r)
@@ -373,6 +401,8 @@ class Cho2009(Estimator):
             self.iterations = _count("iterations", iterations, 1)
             self.min_iterations = min(self.min_iterations, self.iterations)
         self.engine = check_engine(engine)
+        #: An edge predictor (:mod:`~classicdeblur.blind.edges`) replacing the bilateral + shock filter, or None.
+        self.edge_predictor = edge_predictor
         self.level: ChoLevel | None = None
 
     def start_level(self, state):
@@ -395,10 +425,14 @@ class Cho2009(Estimator):
         else:
             min_pixels = None
             threshold = lv.threshold * self.decay
-        px, py, lv.threshold = predict(state.x, threshold=threshold, min_pixels=min_pixels,
-                                       sigma_spatial=self.sigma_spatial, sigma_range=self.sigma_range * scale,
-                                       radius=self.radius, dt=self.dt * scale,
-                                       shock_iterations=self.shock_iterations, engine=self.engine)
+        if self.edge_predictor is None:
+            px, py, lv.threshold = predict(state.x, threshold=threshold, min_pixels=min_pixels,
+                                           sigma_spatial=self.sigma_spatial, sigma_range=self.sigma_range * scale,
+                                           radius=self.radius, dt=self.dt * scale,
+                                           shock_iterations=self.shock_iterations, engine=self.engine)
+        else:
+            em = self.edge_predictor.predict(state.x)
+            px, py, lv.threshold = select_edges(em.gx, em.gy, threshold=threshold, min_pixels=min_pixels)
         system = KernelSystem(self.guided(state, kernel_pairs(px, py, state.y)), state.k.shape[0])  # Eq. (5)
         return system.solve_l2(self.beta, state.k, maxiter=self.cg_iterations)
 
@@ -408,6 +442,7 @@ class Cho2009(Estimator):
     description="Cho & Lee 2009: shock-filter edge prediction, L2 kernel by FFT-CG, Gaussian-prior deconvolution",
     final=("hyper_laplacian", FINAL_PARAMS),
     guided=True,
+    edges=True,
 )
 def cho2009(image, options, *, kernel_size=None, rng=None, target=None, alpha=0.3, beta=5.0, r=0.05, decay=0.9,
             sigma_spatial=2.0, sigma_range=0.5, radius=2, dt=1.0, shock_iterations=1, cg_iterations=20,
@@ -445,8 +480,12 @@ def cho2009(image, options, *, kernel_size=None, rng=None, target=None, alpha=0.
         Conjugate-gradient iterations of each kernel estimate.
     iterations : int
         Prediction / kernel / deconvolution rounds per pyramid level.
-    final, final_params, pixel_screening, screening_params, engine, face_guided, face_box, exemplars
+    final, final_params, pixel_screening, screening_params, engine, face_guided, face_box, exemplars, edge_predictor
         The shared keywords of every blind method (:mod:`~classicdeblur.blind.method`).
+        ``edge_predictor`` (e.g. ``"learned"``) replaces the bilateral and
+        shock filters of the prediction step: the predicted sharp edges of the
+        latent image are thresholded as Cho & Lee's are (:func:`select_edges`)
+        before Eq. (5) (default None: the paper's prediction).
         The final step defaults to the hyper-Laplacian with :data:`FINAL_PARAMS`
         (a sparse prior, as the paper's final result); another ``final``
         starts from no parameters. ``engine`` runs the bilateral and shock
@@ -480,7 +519,7 @@ def cho2009(image, options, *, kernel_size=None, rng=None, target=None, alpha=0.
     """
     est = Cho2009(alpha=alpha, beta=beta, r=r, decay=decay, sigma_spatial=sigma_spatial, sigma_range=sigma_range,
                   radius=radius, dt=dt, shock_iterations=shock_iterations, cg_iterations=cg_iterations,
-                  iterations=iterations, engine=options.engine)
+                  iterations=iterations, engine=options.engine, edge_predictor=options.edge_predictor)
     if options.face_guided:
         est.guide = face_guide(image, face_box=options.face_box, exemplars=options.exemplars)
     return run_blind(image, est, options, kernel_size=kernel_size, rng=rng, target=target)

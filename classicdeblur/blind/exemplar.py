@@ -168,9 +168,14 @@ class ExemplarEstimator(Cho2009):
                 recenter(project_kernel(k, threshold=self.kernel_threshold, min_component=self.min_component))[0])
             return k
         if self.edges == "shock":
-            return super().k_step(state)
-        # the salient edges of the restored image: its L0-smoothed gradients (Xu et al. 2011), Eq. 7
+            return super().k_step(state)  # Cho & Lee's prediction, or the edge predictor's (thresholded)
         x = state.x
+        if self.edge_predictor is not None:
+            # the edge predictor's sharp edges of the restored image, Eq. 7
+            em = self.edge_predictor.predict(x)
+            (_, bx, _), (_, by, _) = gradient_pairs(x, state.y)
+            return self._eq7([(em.gx, bx), (em.gy, by)], state.level.kernel_size, state.k)
+        # the salient edges of the restored image: its L0-smoothed gradients (Xu et al. 2011), Eq. 7
         s = deconvolve(x, backend.asarray_on(state.xp, np.ones((1, 1)), dtype=x.dtype), method="l0",
                        lam=self.smoothing)
         return self._eq7(gradient_pairs(s, state.y), state.level.kernel_size, state.k)
@@ -193,6 +198,7 @@ def locate_and_match(gray, db, *, face_box=None, upsample=1):
     "eyes, mouth) give the first kernel; predicted salient edges refine it coarse to fine",
     final=("hyper_laplacian", FINAL_PARAMS),
     face=True,
+    edges=True,
 )
 def exemplar(
     image,
@@ -242,8 +248,14 @@ def exemplar(
         low-contrast faces, see the module notes) (:data:`EDGES`).
     smoothing : float
         Weight :math:`\lambda` of the :math:`\ell_0` smoothing (``edges="l0"``).
-    final, final_params, pixel_screening, screening_params, engine, face_box, exemplars
+    final, final_params, pixel_screening, screening_params, engine, face_box, exemplars, edge_predictor
         The shared keywords of every blind method (:mod:`~classicdeblur.blind.method`).
+        ``edge_predictor`` (e.g. ``"learned"``) replaces the salient edges of
+        the restored image after the first round: with ``edges="shock"`` the
+        predicted edges are thresholded as Cho & Lee's
+        (:func:`~classicdeblur.blind.cho2009.select_edges`), with
+        ``edges="l0"`` all of them enter Eq. 7; the first kernel still comes
+        from the exemplar (default None: unchanged).
         The final step defaults to Cho & Lee's hyper-Laplacian with
         :data:`~classicdeblur.blind.cho2009.FINAL_PARAMS`; ``engine`` runs
         Cho & Lee's bilateral and shock filters; ``exemplars`` is the
@@ -285,7 +297,8 @@ def exemplar(
     match, found = locate_and_match(lum, db, face_box=options.face_box)
     face, landmarks = exemplar_to_image(match, db, lum.shape)
     est = ExemplarEstimator(face, landmarks, gamma=gamma, tolerance=tolerance, edges=edges, smoothing=smoothing,
-                            iterations=iterations, cg_iterations=cg_iterations, engine=options.engine)
+                            iterations=iterations, cg_iterations=cg_iterations, engine=options.engine,
+                            edge_predictor=options.edge_predictor)
     out, k, info = run_blind(image, est, options, kernel_size=size, rng=rng, target=target, max_levels=levels)
     info["exemplar"] = {"name": match.name, "index": match.index, "score": match.score, "scale": match.scale,
                         "angle": match.angle, "face_detected": found, "seconds": match.seconds}

@@ -21,6 +21,12 @@ handles, whatever its paper:
 ``face_guided`` (methods that can be guided by a face's structures)
     Restrict the k-step to the face's salient structures
     (:mod:`~classicdeblur.blind.guidance`).
+``edge_predictor`` (edge-based methods)
+    Where the predicted sharp edges of the k-step come from: ``None`` (the
+    method's own prediction, unchanged), a name of
+    :data:`~classicdeblur.blind.edges.EDGE_PREDICTORS` (``"learned"``: the
+    shipped edge network) or an object with ``predict``
+    (:mod:`~classicdeblur.blind.edges`).
 
 :func:`blind_method` registers a method in
 :data:`~classicdeblur.blind.BLIND` and wraps it: the shared keywords are
@@ -85,11 +91,13 @@ class BlindOptions:
     face_guided: bool = False
     face_box: object = None
     exemplars: object = None
+    #: The resolved edge predictor (:func:`~classicdeblur.blind.edges.resolve_edge_predictor`), or None.
+    edge_predictor: object = None
 
 
 def make_options(*, final="hyper_laplacian", final_params=None, default_final=("hyper_laplacian", None),
                  pixel_screening=False, screening_params=None, engine="auto", face_guided=False, face_box=None,
-                 exemplars=None) -> BlindOptions:
+                 exemplars=None, edge_predictor=None) -> BlindOptions:
     """Validate the shared keywords into :class:`BlindOptions`.
 
     ``default_final`` is the method's ``(name, params)`` default: its params
@@ -116,12 +124,17 @@ def make_options(*, final="hyper_laplacian", final_params=None, default_final=("
         from .screening import screen
 
         check_params(screen, "pixel screening", screening_params)
+    if edge_predictor is not None:
+        from .edges import resolve_edge_predictor
+
+        edge_predictor = resolve_edge_predictor(edge_predictor)
     return BlindOptions(final=FinalStep(final, params), pixel_screening=bool(pixel_screening),
                         screening_params=dict(screening_params or {}), engine=engine,
-                        face_guided=bool(face_guided), face_box=face_box, exemplars=exemplars)
+                        face_guided=bool(face_guided), face_box=face_box, exemplars=exemplars,
+                        edge_predictor=edge_predictor)
 
 
-def _common_parameters(final, face, guided):
+def _common_parameters(final, face, guided, edges=False):
     kw = inspect.Parameter.KEYWORD_ONLY
     names = [("final", final[0]), ("final_params", None), ("pixel_screening", False), ("screening_params", None),
              ("engine", "auto")]
@@ -129,6 +142,8 @@ def _common_parameters(final, face, guided):
         names += [("face_box", None), ("exemplars", None)]
     if guided:
         names += [("face_guided", False)]
+    if edges:
+        names += [("edge_predictor", None)]
     return [inspect.Parameter(n, kw, default=d) for n, d in names]
 
 
@@ -159,7 +174,8 @@ def _renamed(method, params, default_final, stacklevel=3):
     return params
 
 
-def blind_method(name, *, description, final=("hyper_laplacian", None), face=False, guided=False, **meta):
+def blind_method(name, *, description, final=("hyper_laplacian", None), face=False, guided=False, edges=False,
+                 **meta):
     """Register a blind method ``fn(image, options, *, kernel_size, rng, target, **paper_params)``.
 
     The registered callable is ``method(image, *, kernel_size=None, rng=None,
@@ -177,12 +193,15 @@ def blind_method(name, *, description, final=("hyper_laplacian", None), face=Fal
         photos through :mod:`~classicdeblur.blind.photo`).
     guided : bool
         The method can be guided by a face's structures (``face_guided``).
+    edges : bool
+        An edge-based method: it takes ``edge_predictor``
+        (:mod:`~classicdeblur.blind.edges`).
     **meta
         More registry metadata (e.g. ``learn``, a prior learner).
     """
 
     def deco(fn):
-        common = _common_parameters(final, face, guided)
+        common = _common_parameters(final, face, guided, edges)
         common_names = {p.name for p in common}
         own = [p for p in inspect.signature(fn).parameters.values()
                if p.kind is p.KEYWORD_ONLY and p.name not in ("kernel_size", "rng", "target")]
@@ -216,7 +235,8 @@ def blind_method(name, *, description, final=("hyper_laplacian", None), face=Fal
         method.__signature__ = inspect.Signature(head + own + common)
         method.split = split  # for callers that run the method's steps themselves (blind.batched)
         method.paper_defaults = {p.name: p.default for p in own}
-        BLIND.register(name, description=description, face=face, guided=guided, renamed=tuple(RENAMED), **meta)(method)
+        BLIND.register(name, description=description, face=face, guided=guided, edges=edges, renamed=tuple(RENAMED),
+                       **meta)(method)
         return method
 
     return deco

@@ -222,7 +222,7 @@ class XuJiaEstimator(Estimator):
     kernel_threshold = 0.05
 
     def __init__(self, *, iterations, gamma, lam, window, decay, sigma, shock_iterations, shock_dt,
-                 isd_gamma, isd_iterations, isd_tol, engine):
+                 isd_gamma, isd_iterations, isd_tol, engine, edge_predictor=None):
         # Algorithm 1 runs a fixed number of passes per level (no early stop)
         self.iterations = self.min_iterations = iterations
         self.tol = 0.0
@@ -230,6 +230,8 @@ class XuJiaEstimator(Estimator):
         self.sigma, self.shock_iterations, self.shock_dt = sigma, shock_iterations, shock_dt
         self.isd_gamma, self.isd_iterations, self.isd_tol = isd_gamma, isd_iterations, isd_tol
         self.engine = engine
+        #: An edge predictor (:mod:`~classicdeblur.blind.edges`) replacing the Gaussian + shock filter, or None.
+        self.edge_predictor = edge_predictor
         self.isd_history: list = []
         self.level: XuJiaLevel | None = None
 
@@ -257,10 +259,15 @@ class XuJiaEstimator(Estimator):
 
     def _select(self, state, x, tau_r, tau_s):
         lv = self.level
-        ndi = get_ndimage(state.xp)
-        smooth = ndi.gaussian_filter(x, self.sigma, mode="nearest") if self.sigma > 0 else x
-        sharp = shock_filter(smooth, iterations=self.shock_iterations, dt=self.shock_dt, engine=self.engine)
-        gx, gy = _gradients(sharp)
+        if self.edge_predictor is None:
+            ndi = get_ndimage(state.xp)
+            smooth = ndi.gaussian_filter(x, self.sigma, mode="nearest") if self.sigma > 0 else x
+            sharp = shock_filter(smooth, iterations=self.shock_iterations, dt=self.shock_dt, engine=self.engine)
+            gx, gy = _gradients(sharp)
+        else:
+            # the predicted sharp edges of the latent image replace the Gaussian + shock filter
+            em = self.edge_predictor.predict(x)
+            gx, gy = em.gx, em.gy
         mask = lv.r > tau_r  # Eq. 3: M = H(r - tau_r)
         if tau_s is None:
             # tau_s: at least 2 sqrt(P_k) masked pixels in each of 4 gradient directions
@@ -350,6 +357,7 @@ class XuJiaEstimator(Estimator):
     "initialisation, ISD refinement, TV-L1 deconvolution",
     final=("tv_l1", None),
     guided=True,
+    edges=True,
 )
 def xu2010(
     image,
@@ -413,8 +421,12 @@ def xu2010(
         Maximum ISD iterations (Algorithm 2); 0 skips Phase 2.
     isd_tol : float
         ISD stops when :math:`\|k^{s+1} - k^s\| / \|k^s\| \le` ``isd_tol`` (:math:`\epsilon_k`).
-    final, final_params, pixel_screening, screening_params, engine, face_guided, face_box, exemplars
+    final, final_params, pixel_screening, screening_params, engine, face_guided, face_box, exemplars, edge_predictor
         The shared keywords of every blind method (:mod:`~classicdeblur.blind.method`).
+        ``edge_predictor`` (e.g. ``"learned"``) replaces the Gaussian + shock
+        filter of the edge selection: the predicted sharp edges of the latent
+        image pass through the r-map mask and the thresholds :math:`\tau_r,
+        \tau_s` as the shock-filtered ones do (default None: the paper's).
         The final step defaults to ``"tv_l1"``, the paper's Eq. 12
         (:func:`~classicdeblur.solvers.fourier.tv_l1`: ``lam``, the TV weight
         :math:`\lambda`, 2e-2 as in the paper, and its continuation).
@@ -481,4 +493,5 @@ def make_estimator(image, options, *, iterations, gamma, lam, window, decay, sig
     isd_tol = _positive("isd_tol", isd_tol)
     return XuJiaEstimator(iterations=iterations, gamma=gamma, lam=lam, window=window, decay=decay, sigma=sigma,
                           shock_iterations=shock_iterations, shock_dt=shock_dt, isd_gamma=isd_gamma,
-                          isd_iterations=isd_iterations, isd_tol=isd_tol, engine=options.engine)
+                          isd_iterations=isd_iterations, isd_tol=isd_tol, engine=options.engine,
+                          edge_predictor=options.edge_predictor)
