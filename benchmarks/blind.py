@@ -30,12 +30,12 @@ import argparse
 import csv
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks._data import load_set, machine
+from benchmarks._parallel import workers
 from benchmarks.nonblind import _render, format_speed, speed
 from classicdeblur import blind as cd_blind
 from classicdeblur.api import deblur, deconvolve, methods
@@ -114,7 +114,7 @@ def run(data, *, set_name="faces-256", method_names=None, limit=None, only=None,
     runs = entries(method_names)
     cases = [(n, img, kname, runs, screening) for n, img in images for kname in list_kernels("levin")]
     rows = []
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with workers(jobs) as pool:
         for i, case_rows in enumerate(pool.map(_case, cases), 1):
             rows += case_rows
             if progress and i % 8 == 0:

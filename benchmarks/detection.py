@@ -34,12 +34,12 @@ if __name__ == "__main__":  # before NumPy / Numba load: one thread per worker p
 
 import argparse
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks._data import KERNEL_FAMILIES, SETS, _natural, case_kernels, load_set, machine
+from benchmarks._parallel import workers
 from benchmarks.blind import spread
 from benchmarks.faces import DETECTION_IOU, box_iou
 from benchmarks.nonblind import _render
@@ -131,13 +131,13 @@ def main(argv=None):
     p.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
     args = p.parse_args(argv)
     images = spread(load_set(args.set, args.data), args.limit)
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+    with workers(args.jobs) as pool:
         refs = list(pool.map(reference_box, [img for _, img in images]))
         for family in args.kernels:
             t0 = time.perf_counter()
             cases = [(name, kname, img, k, ref) for (name, img), ref in zip(images, refs)
                      for kname, k in case_kernels(family, name)]
-            rows = list(pool.map(_case, cases, chunksize=4))
+            rows = list(pool.map(_case, cases))
             print(f"\nFace found without face_box: {args.set} ({len(images)} images, {sum(r is None for r in refs)} "
                   f"whose sharp face neither detector finds: any face counts) x {family} kernels, sigma 0.01 + 8-bit; "
                   f"{machine()}, {args.jobs} jobs (machine shared: compare times within this table)")

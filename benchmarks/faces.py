@@ -64,12 +64,12 @@ import argparse
 import csv
 import importlib
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks._data import KERNEL_FAMILIES, SETS, case_kernels, load_set, machine
+from benchmarks._parallel import workers
 from benchmarks.blind import TRUE, _fmt, spread
 from benchmarks.nonblind import _render
 from classicdeblur.api import deblur, deconvolve
@@ -385,7 +385,7 @@ def run(data, *, set_name="faces-256", family="levin", runs=(), limit=None, only
     """
     images = [item for item in load_set(set_name, data) if only is None or only in item[0]]
     images = spread(images, limit)
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with workers(jobs) as pool:
         refs = list(pool.map(_reference, [(img, pad) for _, img in images]))
         sheet_imgs = {n for n, _ in spread(images, sheet_cases[0])} if sheet_cases[0] else set()
         cases = []
@@ -708,7 +708,7 @@ def run_real(data, runs, *, limit=None, kernel_size=27, jobs=2, model=None, pad=
         raise FileNotFoundError(f"no real_blurry/shen2018/*.png under {data}")
     paths = spread(paths, limit)
     cases = [(p.stem, read_image(p).image, list(runs), kernel_size, model, pad) for p in paths]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with workers(jobs) as pool:
         out = list(pool.map(_real_case, cases))
     rows = [r for rs, _ in out for r in rs]
     kept = [(name, imgs) for (name, *_), (_, imgs) in zip(cases, out)]

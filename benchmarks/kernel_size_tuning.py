@@ -30,12 +30,12 @@ if __name__ == "__main__":
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
 import argparse
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks._data import _gray, _natural, _square_256, machine
+from benchmarks._parallel import workers
 from benchmarks.nonblind import _render
 
 #: CelebA identities of the tuning set (after the 40 of ``faces-256``).
@@ -146,8 +146,8 @@ def main(argv=None):
     rng = np.random.default_rng(args.seed)
     cases = [(n, img, kn, k, 7000 + args.start + i, args.psnr)
              for i, (n, img) in enumerate(tuning_faces(args.data, args.limit, args.start)) for kn, k in tuning_kernels(rng)]
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        rows = list(pool.map(_case, cases, chunksize=2))
+    with workers(args.jobs) as pool:
+        rows = list(pool.map(_case, cases))
     fams = list(dict.fromkeys(r["kernel"].split(":")[0] for r in rows))
     keys = [k for k in ("anwar2018 dB", "xu2010 dB") if k in rows[0]]
     body = []
