@@ -10,9 +10,11 @@ handles, whatever its paper:
     ``final`` other than the default starts from no parameters. When the
     final method takes ``engine`` and the method's ``engine`` is not
     ``"auto"``, it is passed on.
-``pixel_screening``, ``screening_params``
+``pixel_screening``, ``screening_params`` (methods with an alternation)
     Pixel screening of the intermediate image before every k-step (Zhang et
     al. 2022, :func:`~classicdeblur.blind.screening.screen`) and its parameters.
+    A method without intermediate images (``screening=False``, e.g.
+    ``nishiyama2010``) refuses them rather than ignore them.
 ``engine``
     ``"auto"``, ``"numpy"``, ``"numba"`` or ``"cuda"`` for the per-pixel
     filters and shrinkages (:mod:`classicdeblur.engines`).
@@ -134,10 +136,12 @@ def make_options(*, final="hyper_laplacian", final_params=None, default_final=("
                         edge_predictor=edge_predictor)
 
 
-def _common_parameters(final, face, guided, edges=False):
+def _common_parameters(final, face, guided, edges=False, screening=True):
     kw = inspect.Parameter.KEYWORD_ONLY
-    names = [("final", final[0]), ("final_params", None), ("pixel_screening", False), ("screening_params", None),
-             ("engine", "auto")]
+    names = [("final", final[0]), ("final_params", None)]
+    if screening:
+        names += [("pixel_screening", False), ("screening_params", None)]
+    names += [("engine", "auto")]
     if face or guided:
         names += [("face_box", None), ("exemplars", None)]
     if guided:
@@ -175,7 +179,7 @@ def _renamed(method, params, default_final, stacklevel=3):
 
 
 def blind_method(name, *, description, final=("hyper_laplacian", None), face=False, guided=False, edges=False,
-                 **meta):
+                 screening=True, **meta):
     """Register a blind method ``fn(image, options, *, kernel_size, rng, target, **paper_params)``.
 
     The registered callable is ``method(image, *, kernel_size=None, rng=None,
@@ -196,12 +200,16 @@ def blind_method(name, *, description, final=("hyper_laplacian", None), face=Fal
     edges : bool
         An edge-based method: it takes ``edge_predictor``
         (:mod:`~classicdeblur.blind.edges`).
+    screening : bool
+        The method has intermediate images that pixel screening can act on, and
+        takes ``pixel_screening`` and ``screening_params`` (a method without an
+        alternation says False, and refuses them).
     **meta
         More registry metadata (e.g. ``learn``, a prior learner).
     """
 
     def deco(fn):
-        common = _common_parameters(final, face, guided, edges)
+        common = _common_parameters(final, face, guided, edges, screening)
         common_names = {p.name for p in common}
         own = [p for p in inspect.signature(fn).parameters.values()
                if p.kind is p.KEYWORD_ONLY and p.name not in ("kernel_size", "rng", "target")]
@@ -235,8 +243,8 @@ def blind_method(name, *, description, final=("hyper_laplacian", None), face=Fal
         method.__signature__ = inspect.Signature(head + own + common)
         method.split = split  # for callers that run the method's steps themselves (blind.batched)
         method.paper_defaults = {p.name: p.default for p in own}
-        BLIND.register(name, description=description, face=face, guided=guided, edges=edges, renamed=tuple(RENAMED),
-                       **meta)(method)
+        BLIND.register(name, description=description, face=face, guided=guided, edges=edges, screening=screening,
+                       renamed=tuple(RENAMED), **meta)(method)
         return method
 
     return deco

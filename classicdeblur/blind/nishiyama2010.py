@@ -569,6 +569,7 @@ def refine_psf(crop, model, index, iterations):
     "subspace of blurred-face log power spectra is nearest, then non-blind deconvolution",
     final=("hyper_laplacian", None),
     face=True,
+    screening=False,  # no alternation: no intermediate image to screen
 )
 def nishiyama2010(image, options, *, kernel_size=None, rng=None, target=None, model=None, families=FAMILIES,
                   report=5, iterations=0):
@@ -601,11 +602,12 @@ def nishiyama2010(image, options, *, kernel_size=None, rng=None, target=None, mo
         Rounds of our off-grid refinement of the inferred PSF's parameters
         (:func:`refine_psf`, Eq. (5)); 0 (default) gives the paper's discrete
         inference alone.
-    final, final_params, pixel_screening, screening_params, engine, face_box, exemplars
+    final, final_params, engine, face_box, exemplars
         The shared keywords of every blind method (:mod:`~classicdeblur.blind.method`);
-        the final step defaults to ``"hyper_laplacian"``. ``face_box``,
-        ``exemplars`` and ``pixel_screening`` are not used (the method does
-        not alternate and has no exemplars).
+        the final step defaults to ``"hyper_laplacian"``. ``face_box`` is
+        used by the whole-photo path; ``exemplars`` is not used (the method
+        has no exemplars). The method does not alternate, so it has no
+        intermediate image for pixel screening and refuses ``pixel_screening``.
 
     Returns
     -------
@@ -674,8 +676,6 @@ def nishiyama2010(image, options, *, kernel_size=None, rng=None, target=None, mo
         "candidates": [{**describe(j), "residual": float(r)} for j, r in zip(order[:report], res[:report])],
         "scale": scale, "kernel_size": size, "final": options.final.method, "history": history,
         "iterations": len(history),
-        # no alternation, so no pixel is screened: reported for the shared contract of pixel_screening
-        **({"screened_mean": 0.0} if options.pixel_screening else {}),
         "timings": {"fit": t_fit - t0, "final": t_end - t_fit, "total": t_end - t0},
     }
     return restored, kernel, info

@@ -69,9 +69,11 @@ def test_every_registered_method_takes_the_shared_keywords():
     reg = registry()
     for name in reg.names():
         params = inspect.signature(reg.get(name)).parameters
-        assert all(k in params for k in SHARED), name
-        assert all(params[k].kind is inspect.Parameter.KEYWORD_ONLY for k in SHARED + ["kernel_size", "rng", "target"])
         meta = reg.meta(name)
+        shared = [k for k in SHARED if meta["screening"] or k not in ("pixel_screening", "screening_params")]
+        assert all(k in params for k in shared), name
+        assert all(params[k].kind is inspect.Parameter.KEYWORD_ONLY for k in shared + ["kernel_size", "rng", "target"])
+        assert ("pixel_screening" in params) == meta["screening"], name
         assert ("face_box" in params) == bool(meta["face"] or meta["guided"]), name
 
 

@@ -9,18 +9,20 @@ import classicdeblur as cd
 from classicdeblur.blind import registry
 from classicdeblur.cli import main
 from classicdeblur.degrade import degrade
-from classicdeblur.errors import InvalidKernelError
+from classicdeblur.errors import InvalidKernelError, InvalidParameterError
 from classicdeblur.io import read_image, read_kernel, write_image
 
 METHODS = registry().names()
 #: Face methods go through the whole-photo path, which needs a face: these test images are face crops.
 WHOLE = {m: {"face_box": "whole"} for m in METHODS if registry().meta(m).get("face")}
+#: Methods with an alternation whose intermediate images pixel screening acts on (the others refuse it).
+SCREENS = {m: registry().meta(m).get("screening", True) for m in METHODS}
 
 
 def test_the_table3_methods_are_registered():
     assert {"shan2008", "krishnan2011", "cho2009", "xu2010"} <= set(METHODS)
     for name in METHODS:
-        assert "pixel_screening" in inspect.signature(cd.blind.BLIND.get(name)).parameters
+        assert ("pixel_screening" in inspect.signature(cd.blind.BLIND.get(name)).parameters) == SCREENS[name]
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +33,13 @@ def blurred(face):
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("screening", [False, True])
 def test_runs_reproducibly_with_valid_kernel(method, screening, blurred):
-    a = cd.deblur(blurred, method, kernel_size=9, rng=1, pixel_screening=screening, **WHOLE.get(method, {}))
-    b = cd.deblur(blurred, method, kernel_size=9, rng=1, pixel_screening=screening, **WHOLE.get(method, {}))
+    if screening and not SCREENS[method]:
+        with pytest.raises(InvalidParameterError, match="no parameter 'pixel_screening'"):
+            cd.deblur(blurred, method, kernel_size=9, pixel_screening=True, **WHOLE.get(method, {}))
+        return
+    kw = {**WHOLE.get(method, {}), **({"pixel_screening": True} if screening else {})}
+    a = cd.deblur(blurred, method, kernel_size=9, rng=1, **kw)
+    b = cd.deblur(blurred, method, kernel_size=9, rng=1, **kw)
     assert a.image.shape == blurred.shape and np.isfinite(a.image).all()
     assert 0 <= a.image.min() and a.image.max() <= 1
     k = a.kernel
@@ -61,8 +68,14 @@ def test_cli_end_to_end(method, tmp_path, blurred, capsys):
     write_image(src, np.dstack([blurred] * 3))
     before = src.read_bytes()
     out, kfile = tmp_path / "out.png", tmp_path / "k.png"
+    face = ["--face-box", "whole"] if method in WHOLE else []
+    if not SCREENS[method]:
+        rc = main(["run", "--method", method, str(src), "-o", str(out), "--pixel-screening", "-q", *face])
+        err = capsys.readouterr().err
+        assert rc == 2 and "pixel_screening" in err and len(err.strip().splitlines()) == 1 and not out.exists()
+    screen = ["--pixel-screening"] if SCREENS[method] else []
     rc = main(["run", "--method", method, str(src), "-o", str(out), "--kernel-size", "9",
-               "--save-kernel", str(kfile), "--pixel-screening", "-q", *(["--face-box", "whole"] if method in WHOLE else [])])
+               "--save-kernel", str(kfile), *screen, "-q", *face])
     assert rc == 0 and src.read_bytes() == before
     img = read_image(out)
     assert img.image.shape == (64, 64, 3) and read_kernel(kfile).shape == (9, 9)
