@@ -56,7 +56,8 @@ from __future__ import annotations
 
 import os
 
-if __name__ == "__main__":  # before NumPy / Numba load: one thread per worker process
+if __name__ == "__main__" and "--speed" not in __import__("sys").argv:
+    # before NumPy / Numba load: one thread per worker process (--speed times one process as is)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
@@ -84,7 +85,7 @@ from classicdeblur.metrics import (
 )
 
 #: The face-specific blind methods (a registered method is also one when its registry meta says ``face=True``).
-FACE_METHODS = ("exemplar", "anwar2018", "tian2015", "pan2018")
+FACE_METHODS = ("exemplar", "anwar2018", "tian2015", "pan2018", "nishiyama2010", "tian2016")
 #: General methods run by default (``cho2009`` on request), and the suffix of their face-guided variant.
 GENERAL_METHODS = ("xu2010", "cho2009")
 FACE_SUFFIX = "+face"
@@ -823,6 +824,89 @@ def _family_text(family):
             "shen": "8 random camera-shake kernels per image (13-27 px, Shen et al. 2018)"}[family]
 
 
+#: Methods timed by ``--speed`` (default) and their targets in seconds per 256-px gray face (issue 11).
+SPEED_TARGETS = {"exemplar": 1.0, "anwar2018": 0.5, "tian2015": 1.5, "xu2010": 0.3, "cho2009": 0.3}
+#: Steps of the ``--speed`` profile, in order; ``other`` is the rest of the wall time.
+SPEED_STEPS = ("detection", "matching", "pyramid", "x_step", "k_step", "final", "other")
+
+
+def speed_profile(info, seconds):
+    """Seconds per step of one run from its ``info`` (see :data:`SPEED_STEPS`).
+
+    ``detection`` and ``matching`` come from ``info["exemplar"]`` (exemplar);
+    ``x_step``/``k_step``/``final`` from the framework's ``info["timings"]``
+    (tian2015's ``fit``/``select`` count as k-step/x-step); ``pyramid`` is the
+    framework's time outside the steps (resampling, kernel projection, history);
+    ``other`` is the rest of the wall time (validation, face crop, method set-up).
+
+    Examples
+    --------
+    >>> info = {"timings": {"x_step": 0.1, "k_step": 0.2, "screening": 0.0, "final": 0.05, "total": 0.4}}
+    >>> {k: round(v, 2) for k, v in speed_profile(info, 0.5).items()}["pyramid"]
+    0.05
+    """
+    t = dict(info.get("timings") or {})
+    ex = info.get("exemplar") or {}
+    out = dict.fromkeys(SPEED_STEPS, 0.0)
+    out["detection"] = float(ex.get("detect_seconds", 0.0))
+    out["matching"] = float(ex.get("seconds", 0.0))
+    out["x_step"] = float(t.get("x_step", t.get("select", 0.0))) + float(t.get("screening", 0.0))
+    out["k_step"] = float(t.get("k_step", t.get("fit", 0.0)))
+    out["final"] = float(t.get("final", 0.0))
+    total = float(t.get("total", 0.0))
+    out["pyramid"] = max(0.0, total - out["x_step"] - out["k_step"] - out["final"]) if "x_step" in t else 0.0
+    out["other"] = max(0.0, seconds - out["detection"] - out["matching"] - total)
+    return out
+
+
+def run_speed(data, methods=None, *, limit=3, repeats=3, set_name="faces-256"):
+    """Seconds per image of each method on ``limit`` gray 256-px faces (Levin kernels), one process.
+
+    Every (method, face) is run once to warm up (imports, Numba compilation, the exemplar
+    database), then ``repeats`` times; the result is the median over all timed runs, with
+    the median per-step profile (:func:`speed_profile`). Returns ``[(method, seconds,
+    cpu_seconds, profile, psnr)]`` (``cpu_seconds``: the process's CPU time, all threads, which a
+    loaded machine inflates less than the wall time).
+    """
+    import statistics
+
+    methods = list(methods or SPEED_TARGETS)
+    cases = []
+    items = spread(load_set(set_name, data), limit) if limit else load_set(set_name, data)
+    for j, (name, sharp) in enumerate(items):
+        kernels = case_kernels("levin", name)
+        kname, k = kernels[j % len(kernels)]
+        cases.append((sharp, degrade(sharp, k, rng=pair_seed(name, kname)), k.shape[0]))
+    out = []
+    for m in methods:
+        times, cpu, profiles, scores = [], [], [], []
+        for sharp, blurred, size in cases:
+            deblur(blurred, m, kernel_size=size, device="cpu", rng=0)  # warm-up
+            for _ in range(repeats):
+                t0, c0 = time.perf_counter(), time.process_time()
+                res = deblur(blurred, m, kernel_size=size, device="cpu", rng=0)
+                dt = time.perf_counter() - t0
+                cpu.append(time.process_time() - c0)
+                times.append(dt)
+                profiles.append(speed_profile(res.info, dt))
+            scores.append(float(shift_tolerant(sharp, res.image, max_shift=size // 2, metric="psnr").value))
+        prof = {k: statistics.median(p[k] for p in profiles) for k in SPEED_STEPS}
+        out.append((m, statistics.median(times), statistics.median(cpu), prof, float(np.mean(scores))))
+    return out
+
+
+def format_speed(rows, *, markdown=False):
+    """The ``--speed`` table: seconds per image, target, and the per-step profile."""
+    head = ["method", "s/image", "CPU s", "target", "met", *SPEED_STEPS, "PSNR"]
+    lines = []
+    for m, sec, cpu, prof, score in rows:
+        target = SPEED_TARGETS.get(m)
+        lines.append([m, f"{sec:.2f}", f"{cpu:.2f}", "" if target is None else f"{target:.1f}",
+                      "" if target is None else ("yes" if sec <= target else f"no (x{sec / target:.1f})"),
+                      *(f"{prof[k]:.2f}" for k in SPEED_STEPS), f"{score:.2f}"])
+    return _render(head, lines, markdown=markdown)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", type=Path, default=None, help="the shared data folder (../shared/data)")
@@ -847,9 +931,23 @@ def main(argv=None):
     p.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
     p.add_argument("--auto-size", action="store_true",
                    help="also run every method with kernel_size='auto' (rows 'METHOD (auto size)')")
+    p.add_argument("--speed", action="store_true",
+                   help="time the methods (default: those of SPEED_TARGETS) in this one process: seconds per "
+                        "256-px gray face (median of --repeats runs after a warm-up, --limit faces, default 3) "
+                        "and where the time goes per step")
+    p.add_argument("--repeats", type=int, default=3, help="timed runs per face with --speed (default 3)")
     args = p.parse_args(argv)
     if args.data is None:
         p.error("--data is required (the shared data folder, e.g. ../shared/data)")
+    if args.speed:
+        set_name = args.set[0] if len(args.set) == 1 else "faces-256"
+        limit = args.limit or 3
+        rows = run_speed(args.data, args.methods, limit=limit, repeats=max(1, args.repeats), set_name=set_name)
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        print(f"\nSpeed: {set_name}, {limit} gray 256-px faces x one Levin kernel each, median of "
+              f"{max(1, args.repeats)} runs per face after a warm-up; one process; {machine()}; load {load:.1f}")
+        print(format_speed(rows, markdown=args.markdown))
+        return
     runs, notes = entries(args.methods)
     if args.auto_size:
         runs = with_auto_size(runs)
