@@ -34,13 +34,12 @@ Examples
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 
-from .._paths import data_dir
+from .._paths import data_dir, file_sha256
 from ..errors import ClassicDeblurError
 
 __all__ = [
@@ -71,15 +70,6 @@ class ExemplarDBError(ClassicDeblurError):
 def exemplars_dir() -> Path:
     """The default database folder: ``$CLASSICDEBLUR_EXEMPLARS`` or ``<repo>/exemplars``."""
     return data_dir(ENV_VAR, "exemplars")
-
-
-def file_sha256(path) -> str:
-    """sha256 (hex) of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _readonly(a):

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._paths import data_dir
+from .._paths import data_dir, file_sha256
 from ..errors import ClassicDeblurError
 from .network import EdgeNet
 
@@ -52,15 +52,6 @@ def models_dir() -> Path:
     'models'
     """
     return data_dir("CLASSICDEBLUR_MODELS", "models")
-
-
-def file_sha256(path) -> str:
-    """sha256 (hex) of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def arrays_sha256(arrays: dict) -> str:
