@@ -128,3 +128,17 @@ def test_face_measures_with_dlib(face):
         pytest.skip("dlib finds no face on the fixture")
     m = bf.face_measures(big, ref)
     assert m["detected"] == 1.0 and m["landmark_error"] < 1e-6 and m["identity_distance"] < 1e-6
+
+
+def test_speed_profile_and_table():
+    # exemplar-like info: detection and matching outside the framework's total
+    info = {"exemplar": {"detect_seconds": 0.1, "seconds": 0.3},
+            "timings": {"x_step": 0.2, "k_step": 0.4, "screening": 0.0, "final": 0.1, "total": 0.8}}
+    prof = bf.speed_profile(info, 1.3)
+    assert list(prof) == list(bf.SPEED_STEPS)
+    assert prof["pyramid"] == pytest.approx(0.1) and prof["other"] == pytest.approx(0.1)
+    # tian2015's keys; no framework steps
+    prof = bf.speed_profile({"timings": {"fit": 1.0, "select": 0.5, "total": 1.5}}, 1.6)
+    assert prof["k_step"] == 1.0 and prof["x_step"] == 0.5 and prof["other"] == pytest.approx(0.1)
+    text = bf.format_speed([("exemplar", 0.8, 0.7, prof, 29.0), ("xu2010", 0.6, 0.6, prof, 28.0)])
+    assert "exemplar" in text and "yes" in text and "no (x2.0)" in text

@@ -73,6 +73,8 @@ Deviations and what was measured (the shipped 420-exemplar database):
 
 from __future__ import annotations
 
+import time
+
 import cv2
 import numpy as np
 
@@ -187,9 +189,13 @@ def locate_and_match(gray, db, *, face_box=None, upsample=1):
     from ..faces.locate import locate_face
     from ..faces.matching import match_exemplars
 
+    t0 = time.perf_counter()
     face = locate_face(np.clip(gray, 0, 1), face_box=face_box, upsample=upsample)
     located = None if face is None else alignment_matrix(face.landmarks, db.resolution)
-    return match_exemplars(gray, db, located_matrix=located), face is not None
+    detect_seconds = time.perf_counter() - t0
+    match = match_exemplars(gray, db, located_matrix=located)
+    match.detect_seconds = detect_seconds
+    return match, face is not None
 
 
 @blind_method(
@@ -301,7 +307,8 @@ def exemplar(
                             edge_predictor=options.edge_predictor)
     out, k, info = run_blind(image, est, options, kernel_size=size, rng=rng, target=target, max_levels=levels)
     info["exemplar"] = {"name": match.name, "index": match.index, "score": match.score, "scale": match.scale,
-                        "angle": match.angle, "face_detected": found, "seconds": match.seconds}
+                        "angle": match.angle, "face_detected": found, "seconds": match.seconds,
+                        "detect_seconds": getattr(match, "detect_seconds", 0.0)}
     info["landmarks"] = landmarks
     info["initial_kernel"] = est.initial_kernel
     return out, k, info
