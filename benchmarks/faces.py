@@ -163,10 +163,13 @@ def entries(names=None, registry=None):
     for label in dict.fromkeys(names):
         if label in VARIANTS:
             base, params = VARIANTS[label]
-            if base in reg:
-                out.append((label, base, {**params, **_crop_params(reg, base)}))
-            else:
+            missing = [p for p in params if base in reg and not _accepts(reg.get(base), p)]
+            if base not in reg:
                 notes.append(f"{label}: skipped, no blind method {base!r} is registered yet")
+            elif missing:
+                notes.append(f"{label}: skipped, {base} takes no {missing[0]} parameter")
+            else:
+                out.append((label, base, {**params, **_crop_params(reg, base)}))
             continue
         base = label.removesuffix(FACE_SUFFIX)
         if base not in reg:

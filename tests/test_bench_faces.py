@@ -71,6 +71,7 @@ def test_entries_skip_missing_methods_and_variants():
     assert any(n.startswith("exemplar:") for n in notes) and any(n.startswith("anwar2018:") for n in notes)
     assert any(n.startswith("exemplar (paper") for n in notes) and any(n.startswith("exemplar (edges") for n in notes)
     assert any(n.startswith("cho2009+face") for n in notes)
+    assert "xu2010 (edge_predictor=learned): skipped, xu2010 takes no edge_predictor parameter" in notes
     runs, notes = bf.entries(["cho2009", "cho2009+face"], reg)
     assert [r[0] for r in runs] == ["cho2009"] and "face_guided" in notes[0]
 
