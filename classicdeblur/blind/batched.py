@@ -57,7 +57,7 @@ from ..operators.stack import KernelSystemStack, PeriodicBlurStack
 from ..solvers.stack import deconvolve_stack
 from . import registry
 from .framework import FLAT_STD, default_kernel_size, gray
-from .pyramid import schedule
+from .pyramid import kernel_grid, schedule
 
 __all__ = ["BATCHED", "deblur_stack", "run_blind_stack", "project_kernels", "recenter_kernels", "shift_images",
            "orientation_thresholds"]
@@ -97,9 +97,7 @@ def resize_kernels(kernels, size):
     if h == size:
         return kernels
     ndi = get_ndimage(xp)
-    f = h / size
-    c_in, c_out = (h - 1) / 2, (size - 1) / 2
-    grid = (xp.arange(size, dtype=kernels.dtype) - c_out) * f + c_in
+    grid = kernel_grid(xp, h, size, kernels.dtype)
     rows, cols = xp.meshgrid(grid, grid, indexing="ij")
     batch = xp.broadcast_to(xp.arange(B, dtype=kernels.dtype)[:, None, None], (B, size, size))
     coords = xp.stack([batch, xp.broadcast_to(rows, (B, size, size)), xp.broadcast_to(cols, (B, size, size))])

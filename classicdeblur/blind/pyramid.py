@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ..backend import get_namespace, get_ndimage
 
-__all__ = ["Level", "schedule", "resize", "resize_kernel"]
+__all__ = ["Level", "schedule", "resize", "resize_kernel", "kernel_grid"]
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,21 @@ def resize(image, shape, *, antialias=True):
     return out.astype(image.dtype, copy=False)
 
 
+def kernel_grid(xp, h, size, dtype):
+    """Input coordinates, along one axis, of a kernel of side ``h`` resampled to ``size``, centre to centre.
+
+    Output pixel ``i`` samples input coordinate ``c_in + (i - c_out) * h / size``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> kernel_grid(np, 5, 3, np.float64).tolist()
+    [0.33333333333333326, 2.0, 3.666666666666667]
+    """
+    c_in, c_out = (h - 1) / 2, (size - 1) / 2
+    return (xp.arange(size, dtype=dtype) - c_out) * (h / size) + c_in
+
+
 def resize_kernel(kernel, size):
     """Resample a kernel to an odd ``size`` x ``size``, keeping it non-negative and summing to 1.
 
@@ -108,10 +123,7 @@ def resize_kernel(kernel, size):
     if h == size:
         return kernel
     ndi = get_ndimage(xp)
-    # map centre to centre: output pixel i samples input coordinate c_in + (i - c_out) * h / size
-    f = h / size
-    c_in, c_out = (h - 1) / 2, (size - 1) / 2
-    grid = (xp.arange(size, dtype=kernel.dtype) - c_out) * f + c_in
+    grid = kernel_grid(xp, h, size, kernel.dtype)
     coords = xp.stack(xp.meshgrid(grid, grid, indexing="ij"))
     out = ndi.map_coordinates(kernel, coords, order=1, mode="constant", cval=0.0)
     out = xp.maximum(out, 0)

@@ -301,16 +301,20 @@ def wrap_pad(image, pad_width, *, iterations=30):
     return z
 
 
-def _blend_pad(image, ph, pw):
-    """Symmetric padding blended towards the opposite edge with a cosine ramp."""
+def _blend_pad(image, ph, pw, *, first=0):
+    """Symmetric padding blended towards the opposite edge with a cosine ramp.
+
+    The image's rows and columns are axes ``first`` and ``first + 1`` (1 for a
+    ``(B, M, N)`` stack, :mod:`~classicdeblur.operators.stack`).
+    """
     xp = get_namespace(image)
     z = image
-    for axis, p in ((0, ph), (1, pw)):
+    for axis, p in ((first, ph), (first + 1, pw)):
         if p == 0:
             continue
         n = z.shape[axis]
         if p > n:
-            raise ValueError(f"padding {p} exceeds the image size {n} along axis {axis}")
+            raise ValueError(f"padding {p} exceeds the image size {n} along axis {axis - first}")
         widths = [(0, 0)] * z.ndim
         widths[axis] = (p, p)
         sym = xp.pad(z, widths, mode="symmetric")

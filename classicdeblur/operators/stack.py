@@ -44,13 +44,12 @@ True
 
 from __future__ import annotations
 
-import math
-
 import scipy.fft
 
 from .. import backend
 from ..backend import asarray_on, get_namespace
 from . import gradients as grad_ops
+from .functional import _blend_pad
 from .periodic import PeriodicBlur, fast_band
 
 __all__ = [
@@ -192,32 +191,6 @@ def check_kernels(kernels):
 # ---- Liu & Jia's periodic extension, image by image ------------------------------------
 
 
-def _blend_pad(images, ph, pw):
-    """As ``functional._blend_pad`` on each image (the axes shifted by the batch axis)."""
-    xp = get_namespace(images)
-    z = images
-    for axis, p in ((1, ph), (2, pw)):
-        if p == 0:
-            continue
-        n = z.shape[axis]
-        if p > n:
-            raise ValueError(f"padding {p} exceeds the image size {n} along axis {axis - 1}")
-        widths = [(0, 0)] * z.ndim
-        widths[axis] = (p, p)
-        sym = xp.pad(z, widths, mode="symmetric")
-        wrp = xp.pad(z, widths, mode="wrap")
-        t = xp.linspace(0.0, 1.0, 2 * p + 2, dtype=z.dtype)[1:-1]
-        ramp = 0.5 * (1 + xp.cos(math.pi * t))
-        w = xp.ones(sym.shape[axis], dtype=z.dtype)
-        w[sym.shape[axis] - p :] = ramp[:p]
-        w[:p] = ramp[p:][::-1]
-        shape = [1] * z.ndim
-        shape[axis] = -1
-        w = w.reshape(shape)
-        z = w * sym + (1 - w) * wrp
-    return z
-
-
 def wrap_pad(images, pad_width, *, iterations=30):
     """Liu & Jia's smooth periodic extension of every image of a ``(B, M, N)`` stack.
 
@@ -241,7 +214,7 @@ def wrap_pad(images, pad_width, *, iterations=30):
         from .functional import wrap_pad as one
 
         return xp.stack([one(image, pad_width, iterations=iterations) for image in images])
-    z = _blend_pad(images, ph, pw)
+    z = _blend_pad(images, ph, pw, first=1)
     if ph == 0 and pw == 0:
         return z
     band = xp.ones(z.shape[1:], dtype=bool)
