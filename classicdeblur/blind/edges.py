@@ -31,29 +31,13 @@ from dataclasses import dataclass
 from .._registry import Registry
 from ..backend import asarray_on, get_namespace
 from ..errors import InvalidParameterError
-from ..operators import gradients as grad_ops
+from ..operators.gradients import cut_gradient as sharp_gradients  # the k-steps' gradients, re-exported
 
-__all__ = ["EDGE_PREDICTORS", "EdgeMap", "EdgePredictor", "LearnedEdges", "ReferenceEdges", "LevelEdges",
+__all__ = ["EDGE_PREDICTORS", "EdgeMap", "EdgePredictor", "LearnedEdges", "ReferenceEdges",
            "resolve_edge_predictor", "sharp_gradients"]
 
 #: The registry of named edge predictors (name -> class taking no required argument).
 EDGE_PREDICTORS = Registry("edge predictor")
-
-
-def sharp_gradients(image):
-    """Forward differences of ``image`` with the wrap-around column/row zeroed (as the k-steps use them).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> gx, gy = sharp_gradients(np.arange(9.0).reshape(3, 3))
-    >>> gx[0].tolist(), gy[:, 0].tolist()
-    ([1.0, 1.0, 0.0], [3.0, 3.0, 0.0])
-    """
-    gx, gy = grad_ops.dx(image), grad_ops.dy(image)
-    gx[:, -1] = 0
-    gy[-1, :] = 0
-    return gx, gy
 
 
 @dataclass
@@ -180,19 +164,3 @@ def resolve_edge_predictor(spec):
         return spec
     raise InvalidParameterError(f"edge_predictor must be None, a name ({', '.join(EDGE_PREDICTORS.names())}) or an "
                                 f"object with a predict(blurred) method; got {type(spec).__name__}")
-
-
-class LevelEdges:
-    """The predictor's :class:`EdgeMap` of each pyramid level's blurred image, computed once per level."""
-
-    def __init__(self, predictor):
-        self.predictor = predictor
-        self._key = None
-        self._map = None
-
-    def __call__(self, state) -> EdgeMap:
-        key = (state.index, state.y.shape)
-        if key != self._key:
-            self._map = self.predictor.predict(state.y)
-            self._key = key
-        return self._map

@@ -116,13 +116,6 @@ def max_kernel_size(shape) -> int:
     return max(3, _odd_floor(min(int(shape[0]), int(shape[1])) / 4))
 
 
-def _gradients(x):
-    gx, gy = grad_ops.dx(x), grad_ops.dy(x)
-    gx[:, -1] = 0
-    gy[-1, :] = 0
-    return gx, gy
-
-
 class ProbeEstimator(Estimator):
     """Xu & Jia's Phase 1 (r-map edge selection, Gaussian-prior kernel, spatial-prior latent), no ISD.
 
@@ -140,7 +133,7 @@ class ProbeEstimator(Estimator):
 
     def start_level(self, state):
         xp = state.xp
-        gxb, gyb = _gradients(state.y)
+        gxb, gyb = grad_ops.cut_gradient(state.y)
         self.gb = (gxb, gyb)
         self.r = rmap(gxb, gyb, window=5, engine=self.engine)  # Xu & Jia Eq. 2
         P_I, P_k = state.y.size, state.level.kernel_size**2
@@ -158,7 +151,7 @@ class ProbeEstimator(Estimator):
     def _edges(self, x):
         ndi = get_ndimage(get_namespace(x))
         sharp = shock_filter(ndi.gaussian_filter(x, 1.0, mode="nearest"), iterations=1, dt=0.5, engine=self.engine)
-        gx, gy = _gradients(sharp)
+        gx, gy = grad_ops.cut_gradient(sharp)
         mask = self.r > self.tau_r  # Eq. 3
         if self.tau_s is None:
             self.tau_s = orientation_threshold(gx * mask, gy * mask, min_pixels=self.min_s, bins=4)

@@ -140,14 +140,6 @@ __all__ = ["xu2010", "XuJiaEstimator", "XuJiaLevel", "first_significant_jump", "
 # --------------------------------------------------------------------------------------
 
 
-def _gradients(x):
-    """Forward differences with the wrap-around row/column zeroed (no spurious border edge)."""
-    gx, gy = grad_ops.dx(x), grad_ops.dy(x)
-    gx[:, -1] = 0
-    gy[-1, :] = 0
-    return gx, gy
-
-
 def first_significant_jump(k, iteration):
     r"""Support threshold :math:`\epsilon^s` of ISD by the "first significant jump" (paper Eq. 9).
 
@@ -239,7 +231,7 @@ class XuJiaEstimator(Estimator):
 
     def start_level(self, state):
         xp = state.xp
-        gxb, gyb = _gradients(state.y)
+        gxb, gyb = grad_ops.cut_gradient(state.y)
         # Eq. 2: usefulness of the gradients of B (the r-map), once per level
         r = rmap(gxb, gyb, window=self.window, engine=self.engine)
         P_I = state.y.size
@@ -263,7 +255,7 @@ class XuJiaEstimator(Estimator):
             ndi = get_ndimage(state.xp)
             smooth = ndi.gaussian_filter(x, self.sigma, mode="nearest") if self.sigma > 0 else x
             sharp = shock_filter(smooth, iterations=self.shock_iterations, dt=self.shock_dt, engine=self.engine)
-            gx, gy = _gradients(sharp)
+            gx, gy = grad_ops.cut_gradient(sharp)
         else:
             # the predicted sharp edges of the latent image replace the Gaussian + shock filter
             em = self.edge_predictor.predict(x)
