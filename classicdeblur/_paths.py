@@ -33,6 +33,7 @@ def file_sha256(path) -> str:
     ...     _ = f.write(b"abc")
     >>> file_sha256(f.name)[:16]
     'ba7816bf8f01cfea'
+    >>> os.remove(f.name)
     """
     h = hashlib.sha256()
     with open(path, "rb") as f:
