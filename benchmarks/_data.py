@@ -67,6 +67,32 @@ def load_set(name: str, data: Path, limit: int | None = None):
     return items[:limit] if limit else items
 
 
+#: The other Yale B image of a subject given as its reference photo (:func:`reference_image`): the same
+#: session and pose, the light 20 degrees to the side and 10 above (the benchmark image is lit from the front).
+YALEB_REFERENCE = "P00A+020E+10"
+
+
+def reference_image(image_name: str, data: Path):
+    """Another photo of the same person as the benchmark image ``image_name``, for methods that need a reference.
+
+    * ``celeba/<identity>/<stem>``: the identity's first other photo (name order) as stored (178x218 aligned
+      CelebA, not cropped: another pose, expression, lighting and framing);
+    * ``yaleb/<subject>``: the subject's :data:`YALEB_REFERENCE` image as stored (640x480, another lighting);
+    * other images (FFHQ: one photo per person): None.
+
+    Gray float64 in [0, 1], like the benchmark images.
+    """
+    faces = Path(data) / "faces"
+    parts = image_name.split("/")
+    if parts[0] == "celeba" and len(parts) == 3:
+        others = [p for p in sorted((faces / "celeba" / "images" / parts[1]).glob("*.jpg")) if p.stem != parts[2]]
+        return _gray(others[0]) if others else None
+    if parts[0] == "yaleb" and len(parts) == 2:
+        hits = sorted((faces / "yaleb" / parts[1]).glob(f"*_{YALEB_REFERENCE}.pgm"))
+        return _gray(hits[0]) if hits else None
+    return None
+
+
 def machine() -> str:
     """One line describing the machine, for every table."""
     import os

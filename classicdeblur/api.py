@@ -12,7 +12,7 @@ import numpy as np
 from . import backend
 from ._registry import check_params
 from ._validation import check_blind_shape, check_image, check_kernel
-from .errors import InvalidKernelError
+from .errors import InvalidKernelError, InvalidParameterError
 
 __all__ = ["MethodInfo", "DeblurResult", "methods", "deconvolve", "deblur", "deblur_batch", "resolve_kernel"]
 
@@ -190,6 +190,8 @@ def deblur(image, method, *, kernel_size="auto", device="auto", rng=None, **para
         ``tian2015``) run on whole photos too and also take ``face_box``
         ``(x, y, w, h)``, ``faces`` (``"largest"`` or ``"all"``), ``context``
         and ``require_face`` (see :func:`classicdeblur.blind.photo.deblur_photo`).
+        ``hacohen2013`` needs ``reference``, a sharp photo of the same face
+        (a path or an array).
 
     Returns
     -------
@@ -214,6 +216,10 @@ def deblur(image, method, *, kernel_size="auto", device="auto", rng=None, **para
     fn = reg.get(method)
     meta = reg.meta(method)
     face = bool(meta.get("face"))
+    for need in meta.get("needs", ()):  # e.g. hacohen2013's sharp reference photo, checked before any work
+        if params.get(need) is None:
+            raise InvalidParameterError(f"blind method {method!r} needs {need}= (see its docstring; CLI: "
+                                        f"--{need.replace('_', '-')} FILE)")
     # a face method runs through the whole-photo path, which takes these itself;
     # renamed keywords are mapped (with a warning) by the method
     skip = set(meta.get("renamed", ())) | ({"faces", "context", "face_box", "require_face"} if face else set())

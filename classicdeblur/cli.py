@@ -120,6 +120,8 @@ which method:
   unknown blur, face photo       -m anwar2018  best on the face benchmarks (~1 s at 256 px)
                                  -m exemplar   best on very large blur (~4 s)
   unknown blur, any subject      -m xu2010     fastest blind method; -m cho2009 also good
+  unknown blur, and a sharp photo of the same face
+                                 -m hacohen2013 --reference SHARP.jpg
   neither --method nor --kernel: anwar2018 when a face is found on the photo, else
   xu2010 (said on stderr). 'classicdeblur methods' lists every method.
 
@@ -177,6 +179,8 @@ def _algorithm_options(parser, *, run=False):
                    help="face methods (and -p face_guided=True): where the face is, in pixels, when the detector "
                         "misses it (clipped to the image); 'whole' for a face crop")
     if run:
+        g.add_argument("--reference", type=Path, default=None, metavar="FILE",
+                       help="methods that need one (hacohen2013): a sharp photo of the same face, any size or framing")
         g.add_argument("--require-face", action="store_true",
                        help="face methods: stop with an error when no face is found (default: estimate the kernel on "
                             "the whole image, with a warning)")
@@ -483,6 +487,11 @@ def _cmd_run(args) -> int:
             raise ClassicDeblurError(f"--require-face is for the face methods ({', '.join(faces)}); "
                                      f"{method!r} looks for no face")
         params["require_face"] = True
+    needs = api._blind().meta(method).get("needs", ()) if blind else ()
+    if args.reference is not None and "reference" not in needs:
+        raise ClassicDeblurError(f"--reference is for the methods that need one; {method!r} would ignore it")
+    if "reference" in needs and args.reference is None:
+        raise ClassicDeblurError(f"method {method!r} needs --reference FILE, a sharp photo of the same face")
     out = args.output or _default_output(args.input, "deblurred")
     _check_outputs(args, out, args.save_kernel)
     seconds = {}
@@ -490,6 +499,8 @@ def _cmd_run(args) -> int:
         warnings.simplefilter("always")
         t0 = time.perf_counter()
         data = read_image(args.input)  # the limit is checked from the header, before decoding
+        if args.reference is not None:
+            params["reference"] = read_image(args.reference).image
         if blind:
             check_blind_shape(data.image.shape, None if args.kernel_size == "auto" else args.kernel_size)
             if args.face_box is not None:

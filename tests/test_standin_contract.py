@@ -45,6 +45,8 @@ from classicdeblur.solvers.nonblind import NONBLIND
 
 METHODS = registry().names()
 FACE = {m for m in METHODS if registry().meta(m).get("face")}
+#: The reference photo of methods that need one (registry meta ``needs``): the sharp astronaut photo.
+REFERENCE = cd.read_image(Path(__file__).parent / "data" / "astronaut_sharp.png").image
 #: Cheaper settings where a method's defaults would make the test slow (same code paths).
 CHEAP = {"tian2015": {"face_components": (4,)}}
 #: How to run a blind method with ``n`` iterations per pyramid level.
@@ -235,6 +237,8 @@ def test_nonblind_methods_on_the_standin(method, standin, blurred):
 
 def _blind(method, image, iterations, screening, engine="numpy"):
     kw = {"face_box": "whole"} if method in FACE else {}
+    if "reference" in registry().meta(method).get("needs", ()):
+        kw["reference"] = REFERENCE  # a sharp photo of the same face (host array, read like a file)
     if screening:
         kw["pixel_screening"] = True
     return cd.deblur(image, method, kernel_size=9, rng=1, engine=engine,
