@@ -97,6 +97,17 @@ def test_reference_from_a_file_and_in_colour(tmp_path, face_rgb, reference):
     assert 0 <= res.image.min() and res.image.max() <= 1 and res.info["reference_prior"] == "used"
 
 
+def test_whole_photo_target_gets_the_reference_prior():
+    """A face in a larger photo: the kernel from the face region, the photo restored with the reference's prior."""
+    photo = read_image("tests/data/astronaut_levin3.png").image
+    big = np.full((360, 400, 3), 0.5)
+    big[180:340, 220:380] = photo
+    res = cd.deblur(big, "hacohen2013", reference="tests/data/astronaut_sharp.png", kernel_size=9, iterations=2)
+    assert res.image.shape == big.shape and res.info["face_region"] is not None
+    # the face was found again in the photo, and the reference aligned to it there
+    assert res.info["reference_prior"] == "used" and res.info["matched_fraction"] > 0.3
+
+
 @pytest.mark.parametrize("bad", [{"flow": "lk"}, {"base": "shan2008"}, {"edges": "l0"}, {"tau": 0},
                                  {"rho": -1}, {"rematch": 0}, {"iterations": 0}])
 def test_parameters_are_checked(bad, blurred_face, reference):
