@@ -1,4 +1,4 @@
-"""Face recognition of blurred faces: SRC on the blurred input against ``zhang2011``'s joint restoration and recognition.
+"""Recognition of blurred faces: SRC on the blurred input against ``zhang2011``'s joint restoration and recognition.
 
 Probes: the CelebA part of ``faces-256`` (the first image of each of the first 40
 CelebA identities, ``celeb_0`` .. ``celeb_39``, centre square at 256 px), blurred by
@@ -48,7 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks._data import _gray, _natural, _square_256, case_kernels, load_set, machine
+from benchmarks._data import _natural, case_kernels, load_set, machine
 from classicdeblur.blind.zhang2011 import Gallery, _align_file, load_gallery, zhang2011
 from classicdeblur.degrade import degrade, pair_seed
 from classicdeblur.errors import ClassicDeblurError
