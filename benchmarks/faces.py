@@ -69,7 +69,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks._data import KERNEL_FAMILIES, SETS, case_kernels, load_set, machine
+from benchmarks._data import KERNEL_FAMILIES, SETS, case_kernels, load_set, machine, reference_image
 from benchmarks._parallel import workers
 from benchmarks.blind import TRUE, _fmt, spread
 from benchmarks.nonblind import _render
@@ -85,7 +85,7 @@ from classicdeblur.metrics import (
 )
 
 #: The face-specific blind methods (a registered method is also one when its registry meta says ``face=True``).
-FACE_METHODS = ("exemplar", "anwar2018", "tian2015", "pan2018", "nishiyama2010", "tian2016")
+FACE_METHODS = ("exemplar", "anwar2018", "tian2015", "pan2018", "nishiyama2010", "tian2016", "zhang2011", "hacohen2013")
 #: General methods run by default (``cho2009`` on request), and the suffix of their face-guided variant.
 GENERAL_METHODS = ("xu2010", "cho2009")
 FACE_SUFFIX = "+face"
@@ -336,7 +336,8 @@ def _measure(sharp, image, ks, ref, faces):
 
 def _case(args):
     """Rows of one (image, kernel) pair (references, then every method); images too when ``keep``."""
-    set_name, family, img_name, sharp, kname, k, runs, ref, keep = args
+    set_name, family, img_name, sharp, kname, k, runs, ref, keep = args[:9]
+    supplied = args[9] if len(args) > 9 else {}  # what methods that need it get (e.g. a reference photo)
     faces = _faces_api()[0]
     blurred = degrade(sharp, k, rng=pair_seed(img_name, kname))
     ks = max(k.shape) | 1
@@ -355,6 +356,10 @@ def _case(args):
         size = params.pop("kernel_size", ks)  # the true size, or "auto" (--auto-size)
         t0 = time.perf_counter()
         try:
+            for need in _registry().meta(name).get("needs", ()):  # through the registry meta, not by name
+                if supplied.get(need) is None:
+                    raise InvalidParameterError(f"no {need} for {img_name} in this set")
+                params[need] = supplied[need]
             res = deblur(blurred, name, kernel_size=size, device="cpu", rng=0, **params)
         except Exception as exc:  # noqa: BLE001 - a failing method must not stop the benchmark
             rows.append({**base, "method": label, **dict.fromkeys(
@@ -389,6 +394,8 @@ def run(data, *, set_name="faces-256", family="levin", runs=(), limit=None, only
     """
     images = [item for item in load_set(set_name, data) if only is None or only in item[0]]
     images = spread(images, limit)
+    reg = _registry()
+    needs_reference = any("reference" in reg.meta(name).get("needs", ()) for _, name, _ in runs if name in reg)
     with workers(jobs) as pool:
         refs = list(pool.map(_reference, [(img, pad) for _, img in images]))
         sheet_imgs = {n for n, _ in spread(images, sheet_cases[0])} if sheet_cases[0] else set()
@@ -396,8 +403,9 @@ def run(data, *, set_name="faces-256", family="levin", runs=(), limit=None, only
         for (name, img), ref in zip(images, refs):
             kernels = case_kernels(family, name)
             keep_k = {n for n, _ in spread(kernels, sheet_cases[1])} if sheet_cases[1] else set()
+            supplied = {"reference": reference_image(name, data)} if needs_reference else {}
             cases += [(set_name, family, name, img, kname, k, list(runs), ref,
-                       name in sheet_imgs and kname in keep_k) for kname, k in kernels]
+                       name in sheet_imgs and kname in keep_k, supplied) for kname, k in kernels]
         rows, kept = [], []
         for i, (case_rows, imgs) in enumerate(pool.map(_case, cases), 1):
             rows += case_rows

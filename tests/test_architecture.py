@@ -28,7 +28,7 @@ LAYERS = [
                          "blind.screening", "blind.guidance", "blind.edges"]),
     ("methods", ["blind.cho2009", "blind.krishnan2011", "blind.shan2008", "blind.xu2010", "blind.exemplar",
                  "blind.anwar2018", "blind.tian2015", "blind.batched", "blind.pan2018", "blind.nishiyama2010",
-                 "blind.tian2016"]),
+                 "blind.tian2016", "blind.zhang2011", "blind.hacohen2013"]),
     ("pipeline and API", ["blind.photo", "api", "batch"]),
     ("CLI", ["cli", "__main__"]),
 ]

@@ -19,7 +19,7 @@ BLIND = Registry("blind method")
 
 #: Method modules (relative to this package) that register themselves in BLIND.
 MODULES: tuple[str, ...] = ("cho2009", "krishnan2011", "shan2008", "xu2010", "exemplar", "anwar2018", "tian2015",
-                            "pan2018", "nishiyama2010", "tian2016")
+                            "pan2018", "nishiyama2010", "tian2016", "zhang2011", "hacohen2013")
 
 
 def registry() -> Registry:
