@@ -423,6 +423,8 @@ def _report(args, *, method, kind, out, kernel, info, seconds, warnings_):
         "seconds": seconds, "timings": timings,
         "warnings": warnings_,
     }
+    if "identity" in info:  # a method that recognises the face (zhang2011)
+        report["identity"] = info["identity"]
     if args.verbose:
         err = sys.stderr
         print(f"method: {method} ({kind}) on {report['device']}", file=err)

@@ -122,6 +122,16 @@ def test_bad_gallery_on_the_command_line(tmp_path, capsys, blurred_face):
     assert code == 2 and err.count("\n") == 1 and "gallery folder" in err and "does not exist" in err
 
 
+def test_identity_in_the_json_report(tmp_path, capsys, blurred_face):
+    path = tmp_path / "blurred.png"
+    write_image(path, blurred_face[0])
+    code = main(["run", str(path), "-m", "zhang2011", "--face-box", "whole", "--kernel-size", "7", "-o",
+                 str(tmp_path / "out.png"), "--json", "-q"])
+    out, _ = capsys.readouterr()
+    identity = json.loads(out.strip().splitlines()[-1])["identity"]
+    assert code == 0 and identity["name"] == identity["ranking"][0]["name"] and identity["residual"] >= 0
+
+
 @pytest.mark.parametrize("bad", [{"eta": -1}, {"tau": 0}, {"features": 1}, {"features": 24}, {"sr_levels": -1},
                                  {"fista_iterations": 0}, {"iterations": 0}])
 def test_parameters_are_checked(bad, blurred_face):
