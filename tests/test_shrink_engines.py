@@ -86,6 +86,24 @@ def test_hyper_laplacian_is_the_minimiser(alpha, beta):
     assert np.all(np.abs(w) <= np.abs(v)) and np.all(w * v >= 0)
 
 
+@pytest.mark.parametrize("alpha", ALPHAS)
+@pytest.mark.parametrize("beta", [1.0, 2.83, 64.0, 1e4])
+def test_numba_skip_below_the_zero_threshold_changes_nothing(alpha, beta):
+    # the numba loop returns 0 for |v| < zero_below(beta, alpha) without solving; dense values
+    # around the threshold and random gradients must come out bit for bit as the full solve gives
+    from classicdeblur.solvers import _shrink_numba
+
+    tau = _shrink_numba.zero_below(beta, alpha)
+    assert 0 < tau < np.inf
+    band = tau * (1 + np.linspace(-1e-3, 1e-3, 4001))
+    v = np.concatenate([band, -band, np.random.default_rng(0).normal(scale=0.2, size=20000)])
+    skipped, full = np.empty_like(v), np.empty_like(v)
+    _shrink_numba._hl_loop(v, skipped, beta, alpha, tau)
+    _shrink_numba._hl_loop(v, full, beta, alpha, 0.0)
+    assert np.array_equal(skipped, full) and np.array_equal(np.signbit(skipped), np.signbit(full))
+    assert (full[: band.size] == 0).any() and (full[: band.size] != 0).any()  # the band straddles the threshold
+
+
 def test_analytic_roots_agree_with_newton():
     ops = make_scalar_ops()
     for beta in (1.0, 10.0, 200.0):
