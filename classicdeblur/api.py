@@ -179,7 +179,8 @@ def deblur(image, method, *, kernel_size="auto", device="auto", rng=None, **para
         Side of the kernel's window in pixels. ``"auto"`` (default): estimated
         from the image (the blur's extent measured by a quick probe estimation,
         plus 2 pixels, at most a quarter of the smaller side; see
-        :func:`classicdeblur.blind.kernel_size.estimate_kernel_size`). An odd
+        :func:`classicdeblur.blind.kernel_size.estimate_kernel_size`); a face
+        method on a photo estimates it on the face region. An odd
         integer: that size. ``None``: the method's fixed default (31, or a
         quarter of the smaller side when less).
     device : {"auto", "cpu", "gpu"}
@@ -241,17 +242,19 @@ def deblur(image, method, *, kernel_size="auto", device="auto", rng=None, **para
     t0 = time.perf_counter()
     source, estimate = ("given" if kernel_size is not None else "default"), None
     if auto:
-        from .blind.kernel_size import estimate_kernel_size
-
-        engine = params.get("engine", "auto")
-        kernel_size, estimate = estimate_kernel_size(x, engine="auto" if engine == "cuda" else engine)
         source = "auto"
     if face:
-        # a face method on any photo: kernel from the face region, the whole photo restored
+        # a face method on any photo: kernel (and its "auto" size) from the face region, the whole photo restored
         from .blind.photo import deblur_photo
 
         out, kernel, info = deblur_photo(x, method, kernel_size=kernel_size, rng=np.random.default_rng(rng), **params)
+        estimate = info.pop("kernel_size_estimate", None)
     else:
+        if auto:
+            from .blind.kernel_size import estimate_kernel_size
+
+            engine = params.get("engine", "auto")
+            kernel_size, estimate = estimate_kernel_size(x, engine="auto" if engine == "cuda" else engine)
         out, kernel, info = fn(x, kernel_size=kernel_size, rng=np.random.default_rng(rng), **params)
     info = {"method": method, "device": dev, "params": dict(params), **info}
     info["kernel_size"] = int(kernel.shape[0])

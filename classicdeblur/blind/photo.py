@@ -51,9 +51,11 @@ from .. import backend
 from ..errors import NoFaceError
 from . import registry
 from .framework import FLAT_STD, default_kernel_size, gray
+from .kernel_size import max_kernel_size
+from .pyramid import resize, resize_kernel
 
 __all__ = ["CROP_SIDE", "DEFAULT_FACE_METHOD", "DEFAULT_METHOD", "deblur_photo", "default_method", "face_region",
-           "find_photo_faces"]
+           "find_photo_faces", "restore"]
 
 #: Above this share of the image area, a face box means the image is a face crop.
 CROP_SHARE = 0.12
@@ -61,6 +63,17 @@ CROP_SHARE = 0.12
 CROP_SIDE = 512
 #: On the first deblur, the CNN detector sees copies of at most this long side (the full ladder ran on the photo).
 FIRST_DEBLUR_CNN_SIDE = 320
+#: Faces are looked for on a copy of the photo of at most this long side (HOG, upsampled once, finds
+#: faces of about 40 px and more on it: a 12-megapixel photo's faces of 125 px and more).
+DETECT_SIDE = 1280
+#: The kernel is estimated on the face region scaled so that the face box is at most this many pixels
+#: across (``faces-256`` faces, on which the methods were tuned, are 110-150 px), then upsampled to the
+#: photo's scale: a larger face costs the square of its size and tells the estimate no more.
+ESTIMATE_FACE_SIDE = 192
+#: A photo of more pixels than this is restored in float32 and in overlapping tiles (:func:`restore`).
+TILE_PIXELS = 2048 * 2048
+#: Side of those tiles (each padded by two kernel widths of the photo around it).
+TILE_SIDE = 1024
 #: The method ``classicdeblur run`` uses on a photo with a face (best on faces-256 in the README tables).
 DEFAULT_FACE_METHOD = "anwar2018"
 #: The method ``classicdeblur run`` uses when no face is found (the best general method there).
@@ -113,13 +126,32 @@ def _search(lum):
     return list(faces), [dict(a) for a in attempts]
 
 
-def _described(faces, image):
-    return [{"box": tuple(int(v) for v in f.box), "detector": f.detector, "score": float(f.score), "image": image}
-            for f in faces]
+def _described(faces, image, factor=1.0, shape=None):
+    """The faces as dicts, their boxes scaled back by ``1 / factor`` to the photo of ``shape``."""
+    from ..faces.detect import check_box
+
+    def box(b):
+        return tuple(int(v) for v in b) if factor == 1 else check_box([v / factor for v in b], shape)
+
+    return [{"box": box(f.box), "detector": f.detector, "score": float(f.score), "image": image} for f in faces]
+
+
+def _detection_copy(lum):
+    """``lum`` shrunk (area) to a long side of at most :data:`DETECT_SIDE`, and the factor."""
+    f = min(1.0, DETECT_SIDE / max(lum.shape))
+    if f == 1:
+        return lum, 1.0
+    import cv2
+
+    size = (max(1, round(lum.shape[1] * f)), max(1, round(lum.shape[0] * f)))
+    return cv2.resize(lum, size, interpolation=cv2.INTER_AREA), size[0] / lum.shape[1]
 
 
 def find_photo_faces(image, *, kernel_size=None, quick=True):
     """Find the faces of a blurred photo: on the photo, then on a first quick deblur.
+
+    A photo longer than :data:`DETECT_SIDE` pixels is searched on a copy of that
+    long side (the blur shrinks with it); the boxes are given in the photo's pixels.
 
     Parameters
     ----------
@@ -146,26 +178,28 @@ def find_photo_faces(image, *, kernel_size=None, quick=True):
     >>> found, source, [a["detector"] for a in attempts]
     ([], 'none', ['hog', 'hog', 'cnn', 'cnn'])
     """
-    lum = np.clip(backend.to_numpy(gray(image)), 0, 1)
+    full = np.clip(backend.to_numpy(gray(image)), 0, 1)
+    lum, f = _detection_copy(full)  # a large photo is searched at a long side of DETECT_SIDE
     faces, attempts = _search(lum)
     for a in attempts:
-        a["image"] = "photo"
+        a["image"] = "photo" if f == 1 else f"photo at {lum.shape[1]}x{lum.shape[0]}"
     if faces:
-        return _described(faces, "photo"), "detected", attempts
+        return _described(faces, "photo", f, full.shape), "detected", attempts
     if not quick:
         return [], "none", attempts
     from ..faces.detect import find_faces
 
     # a first quick deblur by a method that needs no face (through the registry)
     t0 = time.perf_counter()
-    first, _, _ = registry().get(DEFAULT_METHOD)(lum, kernel_size=default_kernel_size(lum.shape, kernel_size),
+    size = None if kernel_size is None else max(3, int(round(kernel_size * f)) | 1)
+    first, _, _ = registry().get(DEFAULT_METHOD)(lum, kernel_size=default_kernel_size(lum.shape, size),
                                                  rng=np.random.default_rng(0))
     attempts.append({"detector": f"first deblur ({DEFAULT_METHOD})", "image": "photo", "found": 0,
                      "seconds": time.perf_counter() - t0})
     faces, more = find_faces(first, max_side=FIRST_DEBLUR_CNN_SIDE)
     attempts += [{**a, "image": "first deblur"} for a in more]
     if faces:
-        return _described(faces, "first deblur"), "detected after a first deblur", attempts
+        return _described(faces, "first deblur", f, full.shape), "detected after a first deblur", attempts
     return [], "none", attempts
 
 
@@ -214,8 +248,10 @@ def deblur_photo(image, method, *, kernel_size=None, rng=None, face_box=None, fa
         The blurred photo, NumPy or CuPy, float in [0, 1].
     method : str
         A registered face method (``registry().meta(method)["face"]``).
-    kernel_size : int, optional
-        Odd kernel size.
+    kernel_size : int or "auto", optional
+        Odd kernel size at the photo's scale; ``"auto"`` estimates it
+        (:func:`~classicdeblur.blind.kernel_size.estimate_kernel_size`) on the
+        face region, as the kernel is.
     rng : numpy.random.Generator, optional
     face_box : (x, y, w, h) or str, optional
         The face, when the detector cannot find it; ``"x,y,w,h"`` works too,
@@ -239,7 +275,15 @@ def deblur_photo(image, method, *, kernel_size=None, rng=None, face_box=None, fa
         boxes), ``info["face_detections"]`` (box, detector, score, image of
         each face found), ``info["face_search"]`` (each detection step and its
         seconds) and ``info["face_source"]`` (``"box"``, ``"detected"``,
-        ``"detected after a first deblur"``, ``"whole image"`` or ``"none"``).
+        ``"detected after a first deblur"``, ``"whole image"`` or ``"none"``);
+        with ``"auto"``, ``info["kernel_size_estimate"]``. A face larger than
+        :data:`ESTIMATE_FACE_SIDE` is estimated on the region scaled down
+        (``info["estimate_scale"]``, ``info["estimate_kernel_size"]``), the
+        kernel upsampled, and the photo restored by the method's
+        :class:`~classicdeblur.blind.method.FinalStep` (:func:`restore`, in
+        float32 tiles above :data:`TILE_PIXELS`); a method's own final step
+        that differs from it (``tian2015``, ``hacohen2013``) applies only when
+        the face is estimated at full scale.
 
     Warns
     -----
@@ -253,11 +297,19 @@ def deblur_photo(image, method, *, kernel_size=None, rng=None, face_box=None, fa
     if faces not in ("largest", "all"):
         raise ValueError(f"unknown faces option {faces!r}; choose from: largest, all")
     lum = np.clip(backend.to_numpy(gray(image)), 0, 1)
-    size = default_kernel_size(image.shape, kernel_size)
-    if face_box == "whole" or float(lum.std()) < FLAT_STD:
-        out, k, info = fn(image, kernel_size=size, rng=rng, **params)
-        info.update(face_region=None, faces=[], face_source="whole image")
+    auto = isinstance(kernel_size, str) and kernel_size == "auto"
+    size = None if auto else default_kernel_size(image.shape, kernel_size)
+    engine = params.get("engine", "auto")
+
+    def whole(**report):
+        """The method on the whole image (a face crop, a flat image, no face found)."""
+        est, s = _sized(image, size, engine)
+        out, k, info = fn(image, kernel_size=s, rng=rng, **_with_box(params, report.pop("hint", None)))
+        info.update(face_region=None, **report, **est)
         return out, k, info
+
+    if face_box == "whole" or float(lum.std()) < FLAT_STD:
+        return whole(faces=[], face_source="whole image")
     if face_box is not None:
         found, source, attempts = [{"box": check_box(face_box, lum.shape), "detector": "box", "score": float("nan"),
                                     "image": "photo"}], "box", []
@@ -267,27 +319,109 @@ def deblur_photo(image, method, *, kernel_size=None, rng=None, face_box=None, fa
         if require_face:
             raise NoFaceError()
         warnings.warn(_no_face_message(lum.shape), UserWarning, stacklevel=3)
-        out, k, info = fn(image, kernel_size=size, rng=rng, **params)
-        info.update(face_region=None, faces=[], face_source="none", face_detections=[], face_search=attempts)
-        return out, k, info
+        return whole(faces=[], face_source="none", face_detections=[], face_search=attempts)
     boxes = [f["box"] for f in found]
     report = {"faces": boxes, "face_source": source, "face_detections": found, "face_search": attempts}
     box = boxes[0] if faces == "largest" else _union(boxes)
-    # the method locates the face itself after the HOG detector found it on the photo (as it would);
-    # a box found otherwise (the user's, the CNN's, on the first deblur) is given to it
+    # the method locates the face itself after the HOG detector found it on the photo at full size (as it
+    # would); a box found otherwise (the user's, the CNN's, on a copy or the first deblur) is given to it
     hint = None if (found[0]["detector"], found[0]["image"]) == ("hog", "photo") else boxes[0]
-    area = box[2] * box[3]
-    if area >= CROP_SHARE * lum.size:
-        out, k, info = fn(image, kernel_size=size, rng=rng, **_with_box(params, hint))
-        info.update(face_region=None, **report)
-        return out, k, info
+    if box[2] * box[3] >= CROP_SHARE * lum.size:
+        return whole(hint=hint, **report)
+    # the kernel from the face region, scaled so that the face is at most ESTIMATE_FACE_SIDE across
+    scale = min(1.0, ESTIMATE_FACE_SIDE / max(box[2], box[3]))
+    if auto:
+        top, bottom, left, right = face_region(box, lum.shape, context=context)
+        est, small_size = _sized(_scaled(image[top:bottom, left:right], scale), "auto", engine)
+        size = min(_odd(small_size / scale), max_kernel_size(lum.shape)) if scale < 1 else small_size
+    else:
+        est, small_size = {}, max(3, _odd(size * scale))
     top, bottom, left, right = face_region(box, lum.shape, context=context, margin=size)
     crop = image[top:bottom, left:right]
     local = None if hint is None else (hint[0] - left, hint[1] - top, hint[2], hint[3])
-    # the kernel from the crop, the whole photo restored by the method's own final step
-    out, k, info = fn(crop, kernel_size=size, rng=rng, target=image, **_with_box(params, local))
-    info.update(face_region=(top, bottom, left, right), **report)
+    if scale == 1:
+        # the kernel from the crop, the whole photo restored by the method's own final step
+        out, k, info = fn(crop, kernel_size=size, rng=rng, target=image, **_with_box(params, local))
+    else:
+        local = None if local is None else tuple(v * scale for v in local)
+        _, small_k, info = fn(_scaled(crop, scale), kernel_size=small_size, rng=rng, **_with_box(params, local))
+        k = resize_kernel(small_k, size)
+        t0 = time.perf_counter()
+        out = restore(image, k, fn.split(dict(params))[0].final)
+        info.setdefault("timings", {})["final"] = time.perf_counter() - t0
+        info.update(estimate_scale=scale, estimate_kernel_size=int(small_k.shape[0]))
+    info.update(face_region=(top, bottom, left, right), **report, **est)
     return out, k, info
+
+
+def _odd(v) -> int:
+    n = int(np.ceil(v - 1e-9))
+    return n if n % 2 else n + 1
+
+
+def _scaled(image, scale):
+    """``image`` resampled by ``scale`` (anti-aliased, as the methods' pyramids are)."""
+    if scale == 1:
+        return image
+    shape = (max(8, round(image.shape[0] * scale)), max(8, round(image.shape[1] * scale)))
+    return resize(image, shape)
+
+
+def _sized(image, size, engine):
+    """``({"kernel_size_estimate": info}, size)`` for ``size="auto"`` on ``image``, else ``({}, size)``."""
+    if size != "auto":
+        return {}, size
+    from .kernel_size import estimate_kernel_size
+
+    size, info = estimate_kernel_size(image, engine="auto" if engine == "cuda" else engine)
+    return {"kernel_size_estimate": info}, size
+
+
+def restore(image, kernel, final, *, tile=TILE_SIDE, max_pixels=TILE_PIXELS):
+    """``final(image, kernel)``; on a photo of more than ``max_pixels``, in float32 tiles.
+
+    The tiles are ``tile`` pixels square, each restored with a margin of two
+    kernel widths of the photo around it (cut off afterwards), so that memory
+    stays bounded by a tile's and the seams fall where every tile saw its
+    surroundings.
+
+    Parameters
+    ----------
+    image : ndarray of shape (M, N) or (M, N, C)
+    kernel : ndarray
+    final : callable
+        ``final(image, kernel)``, e.g. a method's
+        :class:`~classicdeblur.blind.method.FinalStep`.
+
+    Examples
+    --------
+    The shipped astronaut (160 px, Levin's third kernel) in 64-px tiles agrees
+    with the whole restoration to about 51 dB (the hyper-Laplacian solve is
+    global, so a tile's far surroundings still count a little):
+
+    >>> from classicdeblur.blind.method import FinalStep
+    >>> from classicdeblur.io import read_image
+    >>> from classicdeblur.psf import load_kernel
+    >>> y, k = read_image("tests/data/astronaut_levin3.png").image, load_kernel("levin:3")
+    >>> step = FinalStep("hyper_laplacian", {})
+    >>> whole, tiled = step(y, k), restore(y, k, step, tile=64, max_pixels=0)
+    >>> tiled.dtype, round(float(10 * np.log10(1 / np.mean((tiled - whole) ** 2))))
+    (dtype('float32'), 51)
+    """
+    m, n = image.shape[:2]
+    if m * n <= max_pixels:
+        return final(image, kernel)
+    xp = backend.get_namespace(image)
+    x, k = image.astype(xp.float32), kernel.astype(xp.float32)
+    margin = 2 * int(kernel.shape[0])
+    out = xp.empty_like(x)
+    for top in range(0, m, tile):
+        for left in range(0, n, tile):
+            bottom, right = min(m, top + tile), min(n, left + tile)
+            t, b, l, r = max(0, top - margin), min(m, bottom + margin), max(0, left - margin), min(n, right + margin)
+            piece = final(x[t:b, l:r], k)
+            out[top:bottom, left:right] = piece[top - t:bottom - t, left - l:right - l]
+    return out
 
 
 def _with_box(params, box):

@@ -85,12 +85,19 @@ def zero_below(beta, alpha):
 
     Examples
     --------
-    >>> tau = zero_below(8.0, 2 / 3)
-    >>> float(_hl(0.999 * tau, 8.0, 2 / 3)), float(_hl(1.01 * tau, 8.0, 2 / 3)) > 0
+    >>> from classicdeblur.solvers._shrink import make_scalar_ops
+    >>> tau, hl = zero_below(8.0, 2 / 3), make_scalar_ops().hl
+    >>> hl(0.999 * tau, 8.0, 2 / 3), hl(1.01 * tau, 8.0, 2 / 3) > 0
     (0.0, True)
     >>> round(zero_below(4.0, 1.0), 4)
     0.25
     """
+    return _zero_below(float(beta), float(alpha))
+
+
+@njit(nogil=True, cache=True)
+def _zero_below(beta, alpha):
+    # compiled (and cached) with the solver: a Python-level call of _hl would compile it in every process
     lo, hi = 0.0, 1.0
     while _hl(hi, beta, alpha) == 0.0:
         lo, hi = hi, 2.0 * hi
