@@ -72,8 +72,8 @@ DETECT_SIDE = 1280
 ESTIMATE_FACE_SIDE = 192
 #: A photo of more pixels than this is restored in float32 and in overlapping tiles (:func:`restore`).
 TILE_PIXELS = 2048 * 2048
-#: Side of those tiles (each padded by two kernel widths of the photo around it).
-TILE_SIDE = 1024
+#: Side of those tiles (each restored with a kernel width of the photo around it).
+TILE_SIDE = 1536
 #: The method ``classicdeblur run`` uses on a photo with a face (best on faces-256 in the README tables).
 DEFAULT_FACE_METHOD = "anwar2018"
 #: The method ``classicdeblur run`` uses when no face is found (the best general method there).
@@ -298,7 +298,7 @@ def deblur_photo(image, method, *, kernel_size=None, rng=None, face_box=None, fa
         raise ValueError(f"unknown faces option {faces!r}; choose from: largest, all")
     lum = np.clip(backend.to_numpy(gray(image)), 0, 1)
     auto = isinstance(kernel_size, str) and kernel_size == "auto"
-    size = None if auto else default_kernel_size(image.shape, kernel_size)
+    size = "auto" if auto else default_kernel_size(image.shape, kernel_size)
     engine = params.get("engine", "auto")
 
     def whole(**report):
@@ -314,7 +314,7 @@ def deblur_photo(image, method, *, kernel_size=None, rng=None, face_box=None, fa
         found, source, attempts = [{"box": check_box(face_box, lum.shape), "detector": "box", "score": float("nan"),
                                     "image": "photo"}], "box", []
     else:
-        found, source, attempts = find_photo_faces(image, kernel_size=size)
+        found, source, attempts = find_photo_faces(image, kernel_size=None if auto else size)
     if not found:
         if require_face:
             raise NoFaceError()
@@ -377,13 +377,15 @@ def _sized(image, size, engine):
     return {"kernel_size_estimate": info}, size
 
 
-def restore(image, kernel, final, *, tile=TILE_SIDE, max_pixels=TILE_PIXELS):
+def restore(image, kernel, final, *, tile=None, max_pixels=None):
     """``final(image, kernel)``; on a photo of more than ``max_pixels``, in float32 tiles.
 
-    The tiles are ``tile`` pixels square, each restored with a margin of two
-    kernel widths of the photo around it (cut off afterwards), so that memory
-    stays bounded by a tile's and the seams fall where every tile saw its
-    surroundings.
+    The tiles are ``tile`` pixels square, each restored with a margin of one
+    kernel width of the photo around it (cut off afterwards), so that memory
+    stays bounded by a tile's and every tile sees what blurred into it. On the
+    astronaut below, margins of 1, 1.5, 2 and 3 kernel widths agree with the
+    whole restoration to 50.2, 51.1, 51.1 and 51.2 dB, and all are as close to
+    the sharp image as it is (31.2 dB).
 
     Parameters
     ----------
@@ -392,11 +394,13 @@ def restore(image, kernel, final, *, tile=TILE_SIDE, max_pixels=TILE_PIXELS):
     final : callable
         ``final(image, kernel)``, e.g. a method's
         :class:`~classicdeblur.blind.method.FinalStep`.
+    tile, max_pixels : int, optional
+        Default :data:`TILE_SIDE` and :data:`TILE_PIXELS`.
 
     Examples
     --------
     The shipped astronaut (160 px, Levin's third kernel) in 64-px tiles agrees
-    with the whole restoration to about 51 dB (the hyper-Laplacian solve is
+    with the whole restoration to about 50 dB (the hyper-Laplacian solve is
     global, so a tile's far surroundings still count a little):
 
     >>> from classicdeblur.blind.method import FinalStep
@@ -406,14 +410,15 @@ def restore(image, kernel, final, *, tile=TILE_SIDE, max_pixels=TILE_PIXELS):
     >>> step = FinalStep("hyper_laplacian", {})
     >>> whole, tiled = step(y, k), restore(y, k, step, tile=64, max_pixels=0)
     >>> tiled.dtype, round(float(10 * np.log10(1 / np.mean((tiled - whole) ** 2))))
-    (dtype('float32'), 51)
+    (dtype('float32'), 50)
     """
+    tile = TILE_SIDE if tile is None else int(tile)
     m, n = image.shape[:2]
-    if m * n <= max_pixels:
+    if m * n <= (TILE_PIXELS if max_pixels is None else max_pixels):
         return final(image, kernel)
     xp = backend.get_namespace(image)
     x, k = image.astype(xp.float32), kernel.astype(xp.float32)
-    margin = 2 * int(kernel.shape[0])
+    margin = int(kernel.shape[0])
     out = xp.empty_like(x)
     for top in range(0, m, tile):
         for left in range(0, n, tile):

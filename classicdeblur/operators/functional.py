@@ -277,29 +277,47 @@ def wrap_pad(image, pad_width, *, iterations=30):
     z = _blend_pad(image, ph, pw)
     if ph == 0 and pw == 0:
         return z
-    band = xp.ones(z.shape[:2], dtype=bool)
-    band[ph : ph + M, pw : pw + N] = False
-    band = band.astype(z.dtype)
+    # Rolled by (-(ph + M), -(pw + N)), the band is rows [0, 2ph) (all columns) and columns [0, 2pw) of the
+    # other rows; CG runs on those two strips only (a fraction of the padded image), the interior fixed.
+    a, b = 2 * ph, 2 * pw
+    zr = xp.roll(z, (-(ph + M), -(pw + N)), axis=(0, 1))
+    inner = zr[a:, b:]  # the image itself
+    ring = (inner[-1], inner[0], inner[:, -1], inner[:, 0])  # its rows and columns next to the band
+    none = (xp.zeros_like(inner[-1]), xp.zeros_like(inner[0]), xp.zeros_like(inner[:, -1]), xp.zeros_like(inner[:, 0]))
 
-    def lap(u):  # circular 5-point negative Laplacian = D^T D
-        return 4 * u - (xp.roll(u, 1, 0) + xp.roll(u, -1, 0) + xp.roll(u, 1, 1) + xp.roll(u, -1, 1))
+    def lap(ua, ub, ring):
+        """The circular 5-point negative Laplacian (D^T D) at the band, from the strips and the ``ring`` around them."""
+        above, below, left, right = ring
+        rows = xp.concatenate([xp.concatenate([ub[-1], above])[None], ua, xp.concatenate([ub[0], below])[None]])
+        la = 4 * ua - (rows[:-2] + rows[2:] + xp.roll(ua, 1, 1) + xp.roll(ua, -1, 1))
+        up = ua[-1:, :b] if a else ub[-1:]  # the row above the vertical strip's first (circularly)
+        down = ua[:1, :b] if a else ub[:1]
+        cols = xp.concatenate([left[:, None], ub, right[:, None]], axis=1)
+        lb = 4 * ub - (xp.concatenate([up, ub[:-1]]) + xp.concatenate([ub[1:], down]) + cols[:, :-2] + cols[:, 2:])
+        return la, lb
+
+    def dot(u, v):
+        return (u[0] * v[0]).sum() + (u[1] * v[1]).sum()
 
     # CG on the band unknowns: minimise ||D z||^2 with the interior fixed
-    r = -band * lap(z)
-    p = r.copy()
-    rs = (r * r).sum(axis=(0, 1))
+    u = (zr[:a].copy(), zr[a:, :b].copy())
+    r = tuple(-v for v in lap(*u, ring))
+    p = r
+    rs = dot(r, r)
     for _ in range(iterations):
-        Ap = band * lap(p)
-        denom = (p * Ap).sum(axis=(0, 1))
-        a = rs / xp.where(denom > 0, denom, 1)
-        z = z + a * p
-        r = r - a * Ap
-        rs_new = (r * r).sum(axis=(0, 1))
-        if float(rs_new.max()) < 1e-12:
+        Ap = lap(*p, none)
+        denom = dot(p, Ap)
+        alpha = rs / xp.where(denom > 0, denom, 1)
+        u = tuple(ui + alpha * pi for ui, pi in zip(u, p))
+        r = tuple(ri - alpha * ai for ri, ai in zip(r, Ap))
+        rs_new = dot(r, r)
+        if float(rs_new) < 1e-12:
             break
-        p = r + (rs_new / xp.where(rs > 0, rs, 1)) * p
+        beta = rs_new / xp.where(rs > 0, rs, 1)
+        p = tuple(ri + beta * pi for ri, pi in zip(r, p))
         rs = rs_new
-    return z
+    zr[:a], zr[a:, :b] = u
+    return xp.roll(zr, (ph + M, pw + N), axis=(0, 1))
 
 
 def _blend_pad(image, ph, pw, *, first=0):
