@@ -245,13 +245,20 @@ def asarray_on(xp, a, dtype=None):
     return xp.asarray(a, dtype=dtype)
 
 
-def _fft_module(x):
+#: A transform of at least this many elements on the CPU uses every core (``scipy.fft``'s ``workers``:
+#: the same result; a 1700x1700 real FFT pair 52 -> 29 ms on 2 cores, while below 1024x1024 threads cost
+#: more than they save).
+FFT_PARALLEL_SIZE = 1 << 20
+
+
+def _fft(x):
+    """The FFT module for ``x`` and its keywords: ``(cupy.fft, {})`` or ``(scipy.fft, {"workers": n})``."""
     kind = device_arrays(x)
     if kind is not None:
-        return kind.fft()
+        return kind.fft(), {}
     import scipy.fft
 
-    return scipy.fft
+    return scipy.fft, {"workers": -1 if x.size >= FFT_PARALLEL_SIZE else 1}
 
 
 def fft2(x, s=None, axes=(0, 1)):
@@ -260,19 +267,23 @@ def fft2(x, s=None, axes=(0, 1)):
     ``axes=(-2, -1)`` transforms a stack of images with a leading batch axis
     (one batched FFT; each image's transform is the one it gets alone).
     """
-    return _fft_module(x).fft2(x, s=s, axes=axes)
+    mod, kw = _fft(x)
+    return mod.fft2(x, s=s, axes=axes, **kw)
 
 
 def ifft2(x, s=None, axes=(0, 1)):
     """Inverse of :func:`fft2`."""
-    return _fft_module(x).ifft2(x, s=s, axes=axes)
+    mod, kw = _fft(x)
+    return mod.ifft2(x, s=s, axes=axes, **kw)
 
 
 def rfft2(x, s=None, axes=(0, 1)):
     """Real 2-D FFT over the first two axes (or ``axes``)."""
-    return _fft_module(x).rfft2(x, s=s, axes=axes)
+    mod, kw = _fft(x)
+    return mod.rfft2(x, s=s, axes=axes, **kw)
 
 
 def irfft2(x, s, axes=(0, 1)):
     """Inverse of :func:`rfft2`; ``s`` is the real output shape."""
-    return _fft_module(x).irfft2(x, s=s, axes=axes)
+    mod, kw = _fft(x)
+    return mod.irfft2(x, s=s, axes=axes, **kw)

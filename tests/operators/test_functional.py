@@ -58,3 +58,19 @@ def test_wrap_pad_colour_and_type(rng, xp):
     x = xp.asarray(rng.random((16, 12, 3)).astype(np.float32))
     z = wrap_pad(x, (5, 4))
     assert z.shape == (26, 20, 3) and z.dtype == np.float32 and type(z) is type(x)
+
+
+def test_large_ffts_use_every_core_with_the_same_result(monkeypatch):
+    # from FFT_PARALLEL_SIZE elements on, scipy.fft runs with workers=-1: the transform is unchanged
+    import scipy.fft
+
+    from classicdeblur import backend
+
+    x = np.random.default_rng(0).random((64, 48))
+    assert backend._fft(x)[1] == {"workers": 1}
+    monkeypatch.setattr(backend, "FFT_PARALLEL_SIZE", x.size)
+    assert backend._fft(x)[1] == {"workers": -1}
+    X = backend.rfft2(x)
+    assert np.array_equal(X, scipy.fft.rfft2(x, axes=(0, 1), workers=1))
+    assert np.array_equal(backend.irfft2(X, s=x.shape), scipy.fft.irfft2(X, s=x.shape, axes=(0, 1), workers=1))
+    assert np.array_equal(backend.fft2(x), scipy.fft.fft2(x, axes=(0, 1)))
