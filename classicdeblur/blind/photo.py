@@ -51,7 +51,6 @@ from .. import backend
 from ..errors import NoFaceError
 from . import registry
 from .framework import FLAT_STD, default_kernel_size, gray
-from .kernel_size import max_kernel_size
 from .pyramid import resize, resize_kernel
 
 __all__ = ["CROP_SIDE", "DEFAULT_FACE_METHOD", "DEFAULT_METHOD", "deblur_photo", "default_method", "face_region",
@@ -70,6 +69,12 @@ DETECT_SIDE = 1280
 #: across (``faces-256`` faces, on which the methods were tuned, are 110-150 px), then upsampled to the
 #: photo's scale: a larger face costs the square of its size and tells the estimate no more.
 ESTIMATE_FACE_SIDE = 192
+#: ``kernel_size="auto"`` is estimated on the face region at full resolution, cut to at most this side
+#: around its centre. The estimator's probes see at most 256 px: on this crop of a large face they see the
+#: blur at about the scale it was tuned at (13-41 px kernels on 256-px faces); on the whole region of a
+#: 12-megapixel photo's face (2000 px) they saw it 8 times smaller, and the size came out 141 px for a
+#: 45-px shake (47 on this crop).
+SIZE_CROP_SIDE = 384
 #: A photo of more pixels than this is restored in float32 and in overlapping tiles (:func:`restore`).
 TILE_PIXELS = 2048 * 2048
 #: Side of those tiles (each restored with a kernel width of the photo around it).
@@ -251,7 +256,8 @@ def deblur_photo(image, method, *, kernel_size=None, rng=None, face_box=None, fa
     kernel_size : int or "auto", optional
         Odd kernel size at the photo's scale; ``"auto"`` estimates it
         (:func:`~classicdeblur.blind.kernel_size.estimate_kernel_size`) on the
-        face region, as the kernel is.
+        face region at full resolution, at most :data:`SIZE_CROP_SIDE` pixels
+        around its centre.
     rng : numpy.random.Generator, optional
     face_box : (x, y, w, h) or str, optional
         The face, when the detector cannot find it; ``"x,y,w,h"`` works too,
@@ -331,11 +337,14 @@ def deblur_photo(image, method, *, kernel_size=None, rng=None, face_box=None, fa
     # the kernel from the face region, scaled so that the face is at most ESTIMATE_FACE_SIDE across
     scale = min(1.0, ESTIMATE_FACE_SIDE / max(box[2], box[3]))
     if auto:
+        # the size from the face region at full resolution, at most SIZE_CROP_SIDE around the face's centre
         top, bottom, left, right = face_region(box, lum.shape, context=context)
-        est, small_size = _sized(_scaled(image[top:bottom, left:right], scale), "auto", engine)
-        size = min(_odd(small_size / scale), max_kernel_size(lum.shape)) if scale < 1 else small_size
+        cy, cx, half = (top + bottom) // 2, (left + right) // 2, SIZE_CROP_SIDE // 2
+        top, bottom, left, right = max(top, cy - half), min(bottom, cy + half), max(left, cx - half), min(right, cx + half)
+        est, size = _sized(image[top:bottom, left:right], "auto", engine)
     else:
-        est, small_size = {}, max(3, _odd(size * scale))
+        est = {}
+    small_size = size if scale == 1 else max(3, _odd(size * scale))
     top, bottom, left, right = face_region(box, lum.shape, context=context, margin=size)
     crop = image[top:bottom, left:right]
     local = None if hint is None else (hint[0] - left, hint[1] - top, hint[2], hint[3])
