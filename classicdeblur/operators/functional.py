@@ -277,47 +277,64 @@ def wrap_pad(image, pad_width, *, iterations=30):
     z = _blend_pad(image, ph, pw)
     if ph == 0 and pw == 0:
         return z
-    # Rolled by (-(ph + M), -(pw + N)), the band is rows [0, 2ph) (all columns) and columns [0, 2pw) of the
-    # other rows; CG runs on those two strips only (a fraction of the padded image), the interior fixed.
-    a, b = 2 * ph, 2 * pw
-    zr = xp.roll(z, (-(ph + M), -(pw + N)), axis=(0, 1))
-    inner = zr[a:, b:]  # the image itself
-    ring = (inner[-1], inner[0], inner[:, -1], inner[:, 0])  # its rows and columns next to the band
-    none = (xp.zeros_like(inner[-1]), xp.zeros_like(inner[0]), xp.zeros_like(inner[:, -1]), xp.zeros_like(inner[:, 0]))
+    return _smooth_band(z[None], ph, pw, iterations)[0]
+
+
+def _smooth_band(z, ph, pw, iterations, check_every=1):
+    """Liu & Jia's band of every padded image of ``z`` ``(B, H, W)``: CG on ``||D z||^2``, the interior fixed.
+
+    Rolled by ``(-(ph + M), -(pw + N))``, the band is rows ``[0, 2ph)`` (all columns)
+    and columns ``[0, 2pw)`` of the other rows: CG runs on those two strips only, a
+    fraction of the padded image. Each image stops when its own residual is below
+    the tolerance (its later iterates are discarded); the stop is checked every
+    ``check_every`` iterations (each check synchronises a GPU).
+    """
+    xp = get_namespace(z)
+    H, W = z.shape[-2:]
+    M, N, a, b = H - 2 * ph, W - 2 * pw, 2 * ph, 2 * pw
+    zr = xp.roll(z, (-(ph + M), -(pw + N)), axis=(-2, -1))
+    inner = zr[..., a:, b:]  # the images themselves
+    ring = (inner[..., -1, :], inner[..., 0, :], inner[..., :, -1], inner[..., :, 0])  # next to the band
+    none = tuple(xp.zeros_like(v) for v in ring)
+
+    def row(first, rest):
+        return xp.concatenate([first, rest], axis=-1)[..., None, :]
 
     def lap(ua, ub, ring):
         """The circular 5-point negative Laplacian (D^T D) at the band, from the strips and the ``ring`` around them."""
         above, below, left, right = ring
-        rows = xp.concatenate([xp.concatenate([ub[-1], above])[None], ua, xp.concatenate([ub[0], below])[None]])
-        la = 4 * ua - (rows[:-2] + rows[2:] + xp.roll(ua, 1, 1) + xp.roll(ua, -1, 1))
-        up = ua[-1:, :b] if a else ub[-1:]  # the row above the vertical strip's first (circularly)
-        down = ua[:1, :b] if a else ub[:1]
-        cols = xp.concatenate([left[:, None], ub, right[:, None]], axis=1)
-        lb = 4 * ub - (xp.concatenate([up, ub[:-1]]) + xp.concatenate([ub[1:], down]) + cols[:, :-2] + cols[:, 2:])
+        rows = xp.concatenate([row(ub[..., -1, :], above), ua, row(ub[..., 0, :], below)], axis=-2)
+        la = 4 * ua - (rows[..., :-2, :] + rows[..., 2:, :] + xp.roll(ua, 1, -1) + xp.roll(ua, -1, -1))
+        up = ua[..., -1:, :b] if a else ub[..., -1:, :]  # the row above the vertical strip's first (circularly)
+        down = ua[..., :1, :b] if a else ub[..., :1, :]
+        cols = xp.concatenate([left[..., None], ub, right[..., None]], axis=-1)
+        lb = 4 * ub - (xp.concatenate([up, ub[..., :-1, :]], axis=-2) + xp.concatenate([ub[..., 1:, :], down], axis=-2)
+                       + cols[..., :-2] + cols[..., 2:])
         return la, lb
 
     def dot(u, v):
-        return (u[0] * v[0]).sum() + (u[1] * v[1]).sum()
+        return (u[0] * v[0]).sum(axis=(-2, -1), keepdims=True) + (u[1] * v[1]).sum(axis=(-2, -1), keepdims=True)
 
-    # CG on the band unknowns: minimise ||D z||^2 with the interior fixed
-    u = (zr[:a].copy(), zr[a:, :b].copy())
+    u = (zr[..., :a, :].copy(), zr[..., a:, :b].copy())
     r = tuple(-v for v in lap(*u, ring))
     p = r
     rs = dot(r, r)
-    for _ in range(iterations):
+    active = xp.ones(rs.shape, dtype=bool)
+    for it in range(iterations):
         Ap = lap(*p, none)
         denom = dot(p, Ap)
         alpha = rs / xp.where(denom > 0, denom, 1)
-        u = tuple(ui + alpha * pi for ui, pi in zip(u, p))
+        step = tuple(ui + alpha * pi for ui, pi in zip(u, p))
+        u = tuple(xp.where(active, si, ui) for si, ui in zip(step, u)) if len(z) > 1 else step  # one image stops
         r = tuple(ri - alpha * ai for ri, ai in zip(r, Ap))
         rs_new = dot(r, r)
-        if float(rs_new) < 1e-12:
+        active = active & ~(rs_new < 1e-12)
+        if it % check_every == check_every - 1 and not bool(active.any()):
             break
-        beta = rs_new / xp.where(rs > 0, rs, 1)
-        p = tuple(ri + beta * pi for ri, pi in zip(r, p))
+        p = tuple(ri + (rs_new / xp.where(rs > 0, rs, 1)) * pi for ri, pi in zip(r, p))
         rs = rs_new
-    zr[:a], zr[a:, :b] = u
-    return xp.roll(zr, (ph + M, pw + N), axis=(0, 1))
+    zr[..., :a, :], zr[..., a:, :b] = u
+    return xp.roll(zr, (ph + M, pw + N), axis=(-2, -1))
 
 
 def _blend_pad(image, ph, pw, *, first=0):

@@ -49,7 +49,7 @@ import scipy.fft
 from .. import backend
 from ..backend import asarray_on, get_namespace
 from . import gradients as grad_ops
-from .functional import _blend_pad
+from .functional import _blend_pad, _smooth_band
 from .periodic import PeriodicBlur, fast_band
 
 __all__ = [
@@ -217,30 +217,7 @@ def wrap_pad(images, pad_width, *, iterations=30):
     z = _blend_pad(images, ph, pw, first=1)
     if ph == 0 and pw == 0:
         return z
-    band = xp.ones(z.shape[1:], dtype=bool)
-    band[ph : ph + M, pw : pw + N] = False
-    band = band.astype(z.dtype)
-
-    def lap(u):  # circular 5-point negative Laplacian = D^T D, per image
-        return 4 * u - (xp.roll(u, 1, 1) + xp.roll(u, -1, 1) + xp.roll(u, 1, 2) + xp.roll(u, -1, 2))
-
-    r = -band * lap(z)
-    p = r.copy()
-    rs = (r * r).sum(axis=(1, 2))
-    active = xp.ones(z.shape[0], dtype=bool)
-    for it in range(iterations):
-        Ap = band * lap(p)
-        denom = (p * Ap).sum(axis=(1, 2))
-        a = _column(rs / xp.where(denom > 0, denom, 1), 3)
-        z = xp.where(_column(active, 3), z + a * p, z)
-        r = r - a * Ap
-        rs_new = (r * r).sum(axis=(1, 2))
-        active = active & ~(rs_new < 1e-12)
-        if it % CHECK_EVERY == CHECK_EVERY - 1 and not bool(active.any()):
-            break
-        p = r + _column(rs_new / xp.where(rs > 0, rs, 1), 3) * p
-        rs = rs_new
-    return z
+    return _smooth_band(z, ph, pw, iterations, check_every=CHECK_EVERY)
 
 
 # ---- the closed-form x-step on a stack --------------------------------------------------
