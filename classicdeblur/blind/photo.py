@@ -287,9 +287,10 @@ def deblur_photo(image, method, *, kernel_size=None, rng=None, face_box=None, fa
         (``info["estimate_scale"]``, ``info["estimate_kernel_size"]``), the
         kernel upsampled, and the photo restored by the method's
         :class:`~classicdeblur.blind.method.FinalStep` (:func:`restore`, in
-        float32 tiles above :data:`TILE_PIXELS`); a method's own final step
-        that differs from it (``tian2015``, ``hacohen2013``) applies only when
-        the face is estimated at full scale.
+        float32 tiles above :data:`TILE_PIXELS`); so is every photo above
+        :data:`TILE_PIXELS`, whatever its face's size. A method's own final
+        step that differs from it (``tian2015``, ``hacohen2013``) applies only
+        to a smaller photo whose face is estimated at full scale.
 
     Warns
     -----
@@ -332,7 +333,8 @@ def deblur_photo(image, method, *, kernel_size=None, rng=None, face_box=None, fa
     # the method locates the face itself after the HOG detector found it on the photo at full size (as it
     # would); a box found otherwise (the user's, the CNN's, on a copy or the first deblur) is given to it
     hint = None if (found[0]["detector"], found[0]["image"]) == ("hog", "photo") else boxes[0]
-    if box[2] * box[3] >= CROP_SHARE * lum.size:
+    large = lum.size > TILE_PIXELS  # never the method on the whole photo, nor its final step untiled
+    if box[2] * box[3] >= CROP_SHARE * lum.size and not large:
         return whole(hint=hint, **report)
     # the kernel from the face region, scaled so that the face is at most ESTIMATE_FACE_SIDE across
     scale = min(1.0, ESTIMATE_FACE_SIDE / max(box[2], box[3]))
@@ -348,10 +350,10 @@ def deblur_photo(image, method, *, kernel_size=None, rng=None, face_box=None, fa
     top, bottom, left, right = face_region(box, lum.shape, context=context, margin=size)
     crop = image[top:bottom, left:right]
     local = None if hint is None else (hint[0] - left, hint[1] - top, hint[2], hint[3])
-    if scale == 1:
+    if scale == 1 and not large:
         # the kernel from the crop, the whole photo restored by the method's own final step
         out, k, info = fn(crop, kernel_size=size, rng=rng, target=image, **_with_box(params, local))
-    else:
+    else:  # the kernel from the (scaled) crop, upsampled; the photo restored in tiles over TILE_PIXELS
         local = None if local is None else tuple(v * scale for v in local)
         _, small_k, info = fn(_scaled(crop, scale), kernel_size=small_size, rng=rng, **_with_box(params, local))
         k = resize_kernel(small_k, size)
@@ -389,6 +391,8 @@ def _sized(image, size, engine):
 def restore(image, kernel, final, *, tile=None, max_pixels=None):
     """``final(image, kernel)``; on a photo of more than ``max_pixels``, in float32 tiles.
 
+    The result has the image's dtype.
+
     The tiles are ``tile`` pixels square, each restored with a margin of one
     kernel width of the photo around it (cut off afterwards), so that memory
     stays bounded by a tile's and every tile sees what blurred into it. On the
@@ -419,7 +423,7 @@ def restore(image, kernel, final, *, tile=None, max_pixels=None):
     >>> step = FinalStep("hyper_laplacian", {})
     >>> whole, tiled = step(y, k), restore(y, k, step, tile=64, max_pixels=0)
     >>> tiled.dtype, round(float(10 * np.log10(1 / np.mean((tiled - whole) ** 2))))
-    (dtype('float32'), 50)
+    (dtype('float64'), 50)
     """
     tile = TILE_SIDE if tile is None else int(tile)
     m, n = image.shape[:2]
@@ -435,7 +439,7 @@ def restore(image, kernel, final, *, tile=None, max_pixels=None):
             t, b, l, r = max(0, top - margin), min(m, bottom + margin), max(0, left - margin), min(n, right + margin)
             piece = final(x[t:b, l:r], k)
             out[top:bottom, left:right] = piece[top - t:bottom - t, left - l:right - l]
-    return out
+    return out.astype(image.dtype, copy=False)
 
 
 def _with_box(params, box):

@@ -75,6 +75,24 @@ def test_a_large_face_is_estimated_scaled_down_and_the_photo_restored_in_tiles(l
     assert gain > 2.0
 
 
+@pytest.mark.parametrize("box", [(214, 136, 70, 72), (150, 60, 180, 180)])
+def test_a_photo_over_the_tile_limit_is_always_restored_in_tiles(photo, monkeypatch, box):
+    # a small face (estimated at full scale) and one that fills the photo (> CROP_SHARE): on a photo
+    # over TILE_PIXELS neither runs the method on the whole photo nor its final step untiled
+    from classicdeblur.blind import photo as path
+
+    _, blurred, _ = photo
+    calls = []
+    monkeypatch.setattr(path, "TILE_PIXELS", 200 * 200)
+    monkeypatch.setattr(path, "TILE_SIDE", 128)
+    real = path.restore
+    monkeypatch.setattr(path, "restore", lambda *a, **kw: calls.append(a[0].shape) or real(*a, **kw))
+    res = cd.deblur(blurred, "anwar2018", kernel_size=9, face_box=box)
+    assert calls == [blurred.shape] and res.image.shape == blurred.shape
+    assert res.info["estimate_scale"] == 1.0 and res.info["face_region"] is not None
+    assert res.image.dtype == blurred.dtype
+
+
 def test_a_large_photo_is_searched_on_a_small_copy(monkeypatch):
     from classicdeblur.blind import photo as path
     from classicdeblur.io import read_image
