@@ -51,6 +51,7 @@ from .. import backend
 from ..errors import NoFaceError
 from . import registry
 from .framework import FLAT_STD, default_kernel_size, gray
+from .kernel_size import _odd_ceil, estimate_kernel_size
 from .pyramid import resize, resize_kernel
 
 __all__ = ["CROP_SIDE", "DEFAULT_FACE_METHOD", "DEFAULT_METHOD", "deblur_photo", "default_method", "face_region",
@@ -141,17 +142,6 @@ def _described(faces, image, factor=1.0, shape=None):
     return [{"box": box(f.box), "detector": f.detector, "score": float(f.score), "image": image} for f in faces]
 
 
-def _detection_copy(lum):
-    """``lum`` shrunk (area) to a long side of at most :data:`DETECT_SIDE`, and the factor."""
-    f = min(1.0, DETECT_SIDE / max(lum.shape))
-    if f == 1:
-        return lum, 1.0
-    import cv2
-
-    size = (max(1, round(lum.shape[1] * f)), max(1, round(lum.shape[0] * f)))
-    return cv2.resize(lum, size, interpolation=cv2.INTER_AREA), size[0] / lum.shape[1]
-
-
 def find_photo_faces(image, *, kernel_size=None, quick=True):
     """Find the faces of a blurred photo: on the photo, then on a first quick deblur.
 
@@ -183,8 +173,10 @@ def find_photo_faces(image, *, kernel_size=None, quick=True):
     >>> found, source, [a["detector"] for a in attempts]
     ([], 'none', ['hog', 'hog', 'cnn', 'cnn'])
     """
+    from ..faces.detect import _resized, find_faces
+
     full = np.clip(backend.to_numpy(gray(image)), 0, 1)
-    lum, f = _detection_copy(full)  # a large photo is searched at a long side of DETECT_SIDE
+    lum, f = _resized(full, min(DETECT_SIDE, max(full.shape)))  # a large photo: searched at DETECT_SIDE
     faces, attempts = _search(lum)
     for a in attempts:
         a["image"] = "photo" if f == 1 else f"photo at {lum.shape[1]}x{lum.shape[0]}"
@@ -192,8 +184,6 @@ def find_photo_faces(image, *, kernel_size=None, quick=True):
         return _described(faces, "photo", f, full.shape), "detected", attempts
     if not quick:
         return [], "none", attempts
-    from ..faces.detect import find_faces
-
     # a first quick deblur by a method that needs no face (through the registry)
     t0 = time.perf_counter()
     size = None if kernel_size is None else max(3, int(round(kernel_size * f)) | 1)
@@ -346,7 +336,7 @@ def deblur_photo(image, method, *, kernel_size=None, rng=None, face_box=None, fa
         est, size = _sized(image[top:bottom, left:right], "auto", engine)
     else:
         est = {}
-    small_size = size if scale == 1 else max(3, _odd(size * scale))
+    small_size = size if scale == 1 else max(3, _odd_ceil(size * scale))
     top, bottom, left, right = face_region(box, lum.shape, context=context, margin=size)
     crop = image[top:bottom, left:right]
     local = None if hint is None else (hint[0] - left, hint[1] - top, hint[2], hint[3])
@@ -365,11 +355,6 @@ def deblur_photo(image, method, *, kernel_size=None, rng=None, face_box=None, fa
     return out, k, info
 
 
-def _odd(v) -> int:
-    n = int(np.ceil(v - 1e-9))
-    return n if n % 2 else n + 1
-
-
 def _scaled(image, scale):
     """``image`` resampled by ``scale`` (anti-aliased, as the methods' pyramids are)."""
     if scale == 1:
@@ -382,8 +367,6 @@ def _sized(image, size, engine):
     """``({"kernel_size_estimate": info}, size)`` for ``size="auto"`` on ``image``, else ``({}, size)``."""
     if size != "auto":
         return {}, size
-    from .kernel_size import estimate_kernel_size
-
     size, info = estimate_kernel_size(image, engine="auto" if engine == "cuda" else engine)
     return {"kernel_size_estimate": info}, size
 
